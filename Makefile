@@ -1,0 +1,119 @@
+# Switchyard — build every port found under impl/, the conformance suite, the harness.
+#
+#   make                        build every port (release) and its conformance runner
+#   make test                   deps, build, conformance on every port, also under ASan+UBSan
+#   make conformance PORT=name  check one port (add SAN=1 for the sanitizer build)
+#   make bench                  deps, build, run the benchmark harness
+#   make deps                   install the Debian packages the project needs
+#   make clean
+#
+# A port is a folder impl/<name>/ of .c/.S files implementing core/port.h; an optional
+# impl/<name>/port.mk may add PORT_LDLIBS_<name> or PORT_CFLAGS_<name>.
+
+PORTS   := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard impl/*/*.c impl/*/*.S)))))
+ARCH    := $(shell uname -m)
+ARCH_ASM_x86_64  := core/arch/switch_x86_64_sysv.S
+ARCH_ASM_aarch64 := core/arch/switch_aarch64_aapcs.S
+ARCH_ASM := $(ARCH_ASM_$(ARCH))
+ifeq ($(ARCH_ASM),)
+$(error no register-swap routine for $(ARCH): add core/arch/switch_$(ARCH)_<abi>.S)
+endif
+
+CC      ?= cc
+CSTD    := -std=gnu11
+WARN    := -Wall -Wextra -Werror
+INCLUDE := -Iinclude -Icore
+CFLAGS_release := -O2 -g
+CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                  -fno-sanitize-recover=undefined
+LDFLAGS_release :=
+LDFLAGS_asan    := -fsanitize=address,undefined
+LDLIBS  := -lpthread
+
+-include $(wildcard impl/*/port.mk)
+
+# Rooms other than the ports keep their rules in a fragment of their own (hub/build.mk,
+# harness/build.mk, plots/build.mk). A fragment may add:
+#   CONF_LIBS_<variant>  static libraries linked into every conformance runner, before
+#                        the port's library (e.g. the hub)
+#   CONF_LDLIBS          system libraries for the runners (e.g. -lev -luv)
+#   TEST_EXTRA           targets `make test` runs after the conformance suite
+CONF_LIBS_release :=
+CONF_LIBS_asan    :=
+CONF_LDLIBS       :=
+TEST_EXTRA        :=
+-include $(wildcard hub/build.mk harness/build.mk plots/build.mk)
+
+CORE_SRC := $(wildcard core/*.c) $(ARCH_ASM)
+CONF_SRC := $(wildcard conformance/*.c)
+PORT_SRC  = $(wildcard impl/$(1)/*.c impl/$(1)/*.S)
+
+obj = $(patsubst %,build/$(1)/obj/%.o,$(basename $(2)))
+
+.PHONY: all build test conformance bench deps clean check-port
+all: build
+
+# ---- objects, per variant -----------------------------------------------------------
+define variant_rules
+build/$(1)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CSTD) $$(WARN) $$(CFLAGS_$(1)) $$(INCLUDE) $$(PORT_CFLAGS) -MMD -MP -c $$< -o $$@
+build/$(1)/obj/%.o: %.S
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_$(1)) $$(INCLUDE) -c $$< -o $$@
+endef
+$(foreach v,release asan,$(eval $(call variant_rules,$(v))))
+
+# ---- one static library and one conformance runner per port × variant -----------------
+define port_rules
+build/$(2)/lib/libswitchyard_$(1).a: $(call obj,$(2),$(CORE_SRC)) $(call obj,$(2),$(call PORT_SRC,$(1)))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+build/$(2)/obj/impl/$(1)/%.o: PORT_CFLAGS = $$(PORT_CFLAGS_$(1))
+build/$(2)/bin/conformance_$(1): $(call obj,$(2),$(CONF_SRC)) $$(CONF_LIBS_$(2)) build/$(2)/lib/libswitchyard_$(1).a
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_$(2)) $$^ -o $$@ $$(CONF_LDLIBS) $$(LDLIBS) $$(PORT_LDLIBS_$(1))
+endef
+$(foreach p,$(PORTS),$(foreach v,release asan,$(eval $(call port_rules,$(p),$(v)))))
+
+RELEASE_BINS := $(foreach p,$(PORTS),build/release/bin/conformance_$(p))
+ASAN_BINS    := $(foreach p,$(PORTS),build/asan/bin/conformance_$(p))
+
+build: $(RELEASE_BINS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- checking ------------------------------------------------------------------------
+# Every port, release and sanitizer builds; a table, then one closing line over all.
+test: deps
+	@$(MAKE) --no-print-directory $(RELEASE_BINS) $(ASAN_BINS)
+	@conformance/run_all.sh $(foreach p,$(PORTS),release:$(p)) $(foreach p,$(PORTS),asan:$(p))
+	@$(if $(strip $(TEST_EXTRA)),$(MAKE) --no-print-directory $(TEST_EXTRA),true)
+
+check-port:
+	@test -n "$(PORT)" || { echo "usage: make conformance PORT=<name>  (ports: $(PORTS))" >&2; exit 2; }
+	@test -d "impl/$(PORT)" || { echo "no port '$(PORT)': impl/$(PORT)/ does not exist (ports: $(PORTS))" >&2; exit 2; }
+
+conformance: check-port
+	@$(MAKE) --no-print-directory build/$(if $(SAN),asan,release)/bin/conformance_$(PORT)
+	@build/$(if $(SAN),asan,release)/bin/conformance_$(PORT) $(ARGS)
+
+# ---- benchmarks ----------------------------------------------------------------------
+bench: deps build
+	@echo "make bench: the benchmark harness is not written yet (issue: harness); the ports build." >&2
+
+# ---- dependencies --------------------------------------------------------------------
+DEB_PACKAGES := libev-dev libuv1-dev libbenchmark-dev python3-matplotlib
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: missing Debian packages:$$missing (run as root, or install them)" >&2; exit 1; fi; \
+	  echo "make deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	    || { echo "make deps: apt-get install failed for:$$missing" >&2; exit 1; }; \
+	fi
+
+clean:
+	rm -rf build

@@ -1,0 +1,386 @@
+/* greenlet.c — greenlet semantics over the port interface: creation, switch, throw,
+ * the parent walk, death, destruction, tracing. Written once for every port. */
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+static _Atomic size_t default_stack_size; /* 0: the port's default */
+
+void *gl__port_ctx(gl_greenlet *g) { return g->port; }
+
+void gl__set_guard(gl_greenlet *g, void *lo, void *hi)
+{
+    g->guard_lo = lo;
+    g->guard_hi = hi;
+}
+
+/* ---- references -------------------------------------------------------------- */
+
+void gl__greenlet_ref(gl_greenlet *g) { atomic_fetch_add(&g->refs, 1); }
+
+void gl__greenlet_unref(gl_greenlet *g)
+{
+    /* Iterative: freeing a greenlet drops its reference to its parent. */
+    while (g && atomic_fetch_sub(&g->refs, 1) == 1) {
+        gl_greenlet *parent = g->parent;
+        gl__thread *t = g->thread;
+        if (!g->is_main && !g->released) {
+            g->released = 1;
+            gl__port_release(g);
+        }
+        free(g);
+        gl__thread_unref(t);
+        g = parent;
+    }
+}
+
+/* ---- stack sizes ------------------------------------------------------------- */
+
+static int stack_size_ok(size_t size)
+{
+    const gl_port_info *p = &gl__port_info;
+    return size >= p->min_stack_size && (p->max_stack_size == 0 || size <= p->max_stack_size);
+}
+
+int gl_set_default_stack_size(size_t size)
+{
+    if (!stack_size_ok(size))
+        return gl__fail(GL_ESTACKSIZE, "stack size %zu outside [%zu, %zu] for port %s", size,
+                        gl__port_info.min_stack_size, gl__port_info.max_stack_size,
+                        gl__port_info.name);
+    atomic_store(&default_stack_size, size);
+    return GL_OK;
+}
+
+size_t gl_default_stack_size(void)
+{
+    size_t s = atomic_load(&default_stack_size);
+    return s ? s : gl__port_info.default_stack_size;
+}
+
+/* ---- creation ---------------------------------------------------------------- */
+
+int gl_new_with_stack(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent, size_t stack_size)
+{
+    if (!out)
+        return gl__fail(GL_EINVAL, "gl_new: `out` is NULL");
+    *out = NULL;
+    gl__thread *t = gl__thread_get();
+    if (!t)
+        return GL_ENOMEM;
+    if (!parent)
+        parent = t->current;
+    else if (parent->thread != t)
+        return gl__fail(GL_ETHREAD, "gl_new: the parent belongs to another thread");
+    if (stack_size == 0)
+        stack_size = gl_default_stack_size();
+    else if (!stack_size_ok(stack_size))
+        return gl__fail(GL_ESTACKSIZE, "stack size %zu outside [%zu, %zu] for port %s",
+                        stack_size, gl__port_info.min_stack_size,
+                        gl__port_info.max_stack_size, gl__port_info.name);
+
+    gl_greenlet *g = calloc(1, sizeof *g + gl__port_ctx_size);
+    if (!g)
+        return gl__fail(GL_ENOMEM, "gl_new: out of memory for the greenlet");
+    atomic_init(&g->refs, 1);
+    g->user_ref = 1;
+    g->thread = t;
+    g->parent = parent;
+    g->run = run;
+    g->stack_size = stack_size;
+    int rc = gl__port_prepare(g, stack_size);
+    if (rc != GL_OK) {
+        free(g);
+        return gl__fail(rc, "gl_new: %s (stack of %zu bytes, port %s)", gl_strerror(rc),
+                        stack_size, gl__port_info.name);
+    }
+    atomic_fetch_add(&t->refs, 1);
+    gl__greenlet_ref(parent);
+    *out = g;
+    return GL_OK;
+}
+
+int gl_new(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent)
+{
+    return gl_new_with_stack(out, run, parent, 0);
+}
+
+/* ---- the switch ---------------------------------------------------------------- */
+
+static void release_finished(gl__thread *t)
+{
+    gl_greenlet *f = t->finished;
+    t->finished = NULL;
+    if (!f->released) {
+        f->released = 1;
+        gl__port_release(f);
+    }
+    gl__greenlet_unref(f);
+}
+
+/* What `self` gets when it resumes: the transfer in flight, seen through the trace
+ * hook. Runs on `self`'s context right after the port switched to it. */
+static int receive(gl__thread *t, gl_greenlet *self, void **result)
+{
+    if (t->finished)
+        release_finished(t); /* its stack is no longer in use */
+    int is_error = t->xfer.is_error;
+    void *value = t->xfer.value;
+    if (t->trace) {
+        gl_trace_fn fn = t->trace;
+        gl_error saved;
+        if (is_error)
+            saved = t->xfer.error; /* the hook may switch and reuse the transfer slot */
+        int failed = fn(is_error ? GL_TRACE_THROW : GL_TRACE_SWITCH, t->xfer.origin, self,
+                        t->trace_arg);
+        if (is_error)
+            t->xfer.error = saved;
+        if (failed) {
+            t->trace = NULL;
+            t->trace_arg = NULL;
+            is_error = 1;
+            gl__error_setf(&t->xfer.error, GL_ETRACE, NULL,
+                           "trace function returned %d; tracing removed", failed);
+        }
+    }
+    if (is_error) {
+        self->last_error = t->xfer.error;
+        if (result)
+            *result = NULL;
+        return self->last_error.code;
+    }
+    if (result)
+        *result = value;
+    return GL_OK;
+}
+
+/* Move control to `target` (live, startable) with the transfer already filled in. */
+static int switch_to(gl__thread *t, gl_greenlet *target, void **result)
+{
+    gl_greenlet *self = t->current;
+    t->xfer.origin = self;
+    if (target != self) {
+        t->current = target;
+        target->started = 1;
+        gl__port_switch(self, target);
+    }
+    return receive(t, self, result);
+}
+
+/* The first greenlet of g's chain that is not dead. */
+static gl_greenlet *first_live(gl_greenlet *g)
+{
+    while (g->finished)
+        g = g->parent;
+    return g;
+}
+
+static int check_target(gl__thread *t, gl_greenlet *g, const char *what)
+{
+    if (!t)
+        return GL_ENOMEM;
+    if (!g)
+        return gl__fail(GL_EINVAL, "%s: greenlet is NULL", what);
+    if (g->thread != t)
+        return gl__fail(GL_ETHREAD, "%s: cannot switch to a different thread%s", what,
+                        atomic_load(&g->thread->exited) ? " (which happens to have exited)" : "");
+    return GL_OK;
+}
+
+int gl_switch(gl_greenlet *g, void *value, void **result)
+{
+    if (result)
+        *result = NULL;
+    gl__thread *t = gl__thread_get();
+    int rc = check_target(t, g, "gl_switch");
+    if (rc != GL_OK)
+        return rc;
+    gl_greenlet *target = first_live(g);
+    if (!target->started && !target->run)
+        return gl__fail(GL_ENORUN, "gl_switch: the greenlet has no run function");
+    t->xfer.is_error = 0;
+    t->xfer.value = value;
+    return switch_to(t, target, result);
+}
+
+static int throw_v(gl_greenlet *g, void **result, int code, void *data, const char *fmt,
+                   va_list ap)
+{
+    if (result)
+        *result = NULL;
+    gl__thread *t = gl__thread_get();
+    int rc = check_target(t, g, "gl_throw");
+    if (rc != GL_OK)
+        return rc;
+    if (code <= 0)
+        return gl__fail(GL_EINVAL, "gl_throw: error code must be > 0, not %d", code);
+    gl_greenlet *target = first_live(g);
+    if (!target->started && !target->run)
+        return gl__fail(GL_ENORUN, "gl_throw: the greenlet has no run function");
+    if (g->finished && code == GL_EEXIT) {
+        /* A dead greenlet eats GreenletExit: it becomes a plain value. */
+        t->xfer.is_error = 0;
+        t->xfer.value = data;
+    } else {
+        t->xfer.is_error = 1;
+        gl__error_set(&t->xfer.error, code, data, fmt, ap);
+    }
+    return switch_to(t, target, result);
+}
+
+int gl_throw(gl_greenlet *g, int code, void *data, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = throw_v(g, NULL, code, data, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int gl_throw_r(gl_greenlet *g, void **result, int code, void *data, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = throw_v(g, result, code, data, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- birth and death ------------------------------------------------------------ */
+
+void gl__entry(gl_greenlet *self)
+{
+    gl__thread *t = self->thread;
+    void *arg = NULL, *ret = NULL;
+    int failed = 0;
+    gl_error err;
+
+    if (receive(t, self, &arg) != GL_OK) {
+        failed = 1; /* thrown into before it started: run never executes */
+        err = self->last_error;
+    } else {
+        gl_run_fn run = self->run;
+        self->run = NULL; /* greenlet deletes `run` once started */
+        self->raising = 0;
+        ret = run(arg);
+        if (self->raising) {
+            failed = 1;
+            err = self->raised;
+            self->raising = 0;
+        }
+    }
+    self->finished = 1;
+    if (failed && err.code == GL_EEXIT) {
+        failed = 0; /* GreenletExit ends a greenlet quietly */
+        ret = err.data;
+    }
+
+    /* The result goes to the first live ancestor; an unstarted one is started with
+     * it, and one that cannot start passes a GL_ENORUN error further up. */
+    gl_greenlet *target = self->parent;
+    for (;;) {
+        target = first_live(target);
+        if (target->started || target->run)
+            break;
+        failed = 1;
+        gl__error_setf(&err, GL_ENORUN, NULL, "parent greenlet has no run function");
+        target = target->parent;
+    }
+    t->xfer.origin = self;
+    t->xfer.is_error = failed;
+    if (failed)
+        t->xfer.error = err;
+    else
+        t->xfer.value = ret;
+    gl__greenlet_ref(self);
+    t->finished = self; /* the next greenlet to run releases our stack */
+    t->current = target;
+    target->started = 1;
+    gl__port_switch_final(self, target);
+}
+
+int gl_destroy(gl_greenlet *g)
+{
+    if (!g)
+        return gl__fail(GL_EINVAL, "gl_destroy: greenlet is NULL");
+    if (g->is_main)
+        return gl__fail(GL_EMAIN, "gl_destroy: a main greenlet belongs to its thread");
+    if (!g->user_ref)
+        return gl__fail(GL_EINVAL, "gl_destroy: the greenlet was already destroyed");
+    gl__thread *t = gl__thread_get();
+    if (!t)
+        return GL_ENOMEM;
+    if (g->thread != t) {
+        if (!atomic_load(&g->thread->exited))
+            return gl__fail(GL_ETHREAD, "gl_destroy: the greenlet belongs to another thread");
+        /* Its thread is gone: nothing can ever run it again, so just release it. */
+        g->user_ref = 0;
+        gl__greenlet_unref(g);
+        return GL_OK;
+    }
+    if (g == t->current)
+        return gl__fail(GL_EBUSY, "gl_destroy: cannot destroy the running greenlet");
+
+    int rc = GL_OK;
+    if (g->started && !g->finished) {
+        /* Kill it: GreenletExit inside, with the destroyer as parent meanwhile, so
+         * control comes back here when it dies. */
+        gl_greenlet *self = t->current, *saved_parent = g->parent;
+        gl__greenlet_ref(self);
+        g->parent = self;
+        rc = gl_throw(g, GL_EEXIT, NULL,
+                      "Killing the greenlet because all references have vanished.");
+        gl_greenlet *during = g->parent;
+        g->parent = saved_parent;
+        gl__greenlet_unref(during);
+        if (!g->finished)
+            return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet");
+    }
+    g->user_ref = 0;
+    gl__greenlet_unref(g);
+    return rc;
+}
+
+/* ---- parent, run, introspection ------------------------------------------------- */
+
+int gl_set_parent(gl_greenlet *g, gl_greenlet *parent)
+{
+    if (!g || !parent)
+        return gl__fail(GL_EINVAL, "gl_set_parent: %s is NULL", g ? "parent" : "greenlet");
+    if (g->is_main)
+        return gl__fail(GL_EMAIN, "cannot set the parent of a main greenlet");
+    gl__thread *t = gl__thread_get();
+    if (!t)
+        return GL_ENOMEM;
+    if (g->thread != t || parent->thread != t)
+        return gl__fail(GL_ETHREAD, "parent cannot be on a different thread");
+    for (gl_greenlet *p = parent; p; p = p->parent)
+        if (p == g)
+            return gl__fail(GL_ECYCLE, "cyclic parent chain");
+    gl__greenlet_ref(parent);
+    gl_greenlet *old = g->parent;
+    g->parent = parent;
+    gl__greenlet_unref(old);
+    return GL_OK;
+}
+
+int gl_set_run(gl_greenlet *g, gl_run_fn run)
+{
+    if (!g)
+        return gl__fail(GL_EINVAL, "gl_set_run: greenlet is NULL");
+    if (g->is_main)
+        return gl__fail(GL_EMAIN, "main greenlets do not have a run function");
+    if (g->started)
+        return gl__fail(GL_ESTARTED, "run cannot be set after the start of the greenlet");
+    g->run = run;
+    return GL_OK;
+}
+
+gl_greenlet *gl_parent(const gl_greenlet *g) { return g ? g->parent : NULL; }
+int gl_started(const gl_greenlet *g) { return g && g->started; }
+int gl_active(const gl_greenlet *g) { return g && g->started && !g->finished; }
+int gl_dead(const gl_greenlet *g) { return g && g->started && g->finished; }
+int gl_is_main(const gl_greenlet *g) { return g && g->is_main; }
+gl_run_fn gl_run(const gl_greenlet *g) { return g ? g->run : NULL; }
+void gl_set_userdata(gl_greenlet *g, void *data) { if (g) g->userdata = data; }
+void *gl_userdata(const gl_greenlet *g) { return g ? g->userdata : NULL; }

@@ -1,0 +1,76 @@
+/*
+ * internal.h — the core's own structures. Ports see only port.h; this file is for
+ * the core's C files.
+ */
+#ifndef GL_INTERNAL_H
+#define GL_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include "greenlet.h"
+#include "port.h"
+
+/* What travels with a switch: a value, or an error. Lives in the thread state because
+ * exactly one switch per logical thread is in flight at a time. */
+typedef struct gl__transfer {
+    gl_greenlet *origin;
+    int is_error;
+    void *value;
+    gl_error error;
+} gl__transfer;
+
+struct gl__thread {
+    atomic_int refs;           /* greenlets of this thread + the thread itself */
+    atomic_int exited;         /* the owning OS thread has ended */
+    gl_greenlet *main;
+    gl_greenlet *current;
+    gl_trace_fn trace;
+    void *trace_arg;
+    gl__transfer xfer;
+    gl_greenlet *finished;     /* died; port resources released by the next greenlet to run */
+    void *altstack;            /* signal stack for the overflow reporter */
+};
+
+struct gl_greenlet {
+    atomic_int refs;           /* the creator's reference + one per child naming it parent */
+    gl__thread *thread;
+    gl_greenlet *parent;       /* NULL only for main */
+    gl_run_fn run;
+    void *userdata;
+    size_t stack_size;
+    unsigned char is_main;
+    unsigned char started;
+    unsigned char finished;
+    unsigned char released;    /* port resources given back */
+    unsigned char user_ref;    /* the creator's reference is still held */
+    unsigned char raising;     /* gl_raise() was called: end with `raised` */
+    void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
+    gl_error last_error;       /* last error received (gl_last_error) */
+    gl_error raised;
+    _Alignas(16) unsigned char port[]; /* gl__port_ctx_size bytes */
+};
+
+/* Per-thread state of the calling thread; created (with its main greenlet) on first
+ * use. NULL only when out of memory. */
+gl__thread *gl__thread_get(void);
+/* The calling thread's state if it has one; never allocates (signal-safe). */
+gl__thread *gl__thread_peek(void);
+
+void gl__greenlet_ref(gl_greenlet *g);
+void gl__greenlet_unref(gl_greenlet *g);
+void gl__thread_unref(gl__thread *t);
+
+void gl__error_set(gl_error *e, int code, void *data, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+void gl__error_setf(gl_error *e, int code, void *data, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records a misuse error as the current greenlet's last error and returns its code. */
+int gl__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Installs the stack-overflow reporter for this thread (idempotent, best effort). */
+void gl__overflow_reporter_install(gl__thread *t);
+void gl__overflow_reporter_remove(gl__thread *t);
+
+#endif /* GL_INTERNAL_H */

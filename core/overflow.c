@@ -1,0 +1,96 @@
+/* overflow.c — names a stack overflow instead of a bare SIGSEGV: when a fault hits the
+ * guard page of the running greenlet's stack, print which greenlet overflowed, then
+ * let the default action end the process. Installed only when the program has no
+ * SIGSEGV handler of its own (AddressSanitizer has one, and reports overflows itself). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdatomic.h>
+#include "internal.h"
+
+static atomic_int installed; /* 0 no, 1 ours, -1 someone else's handler: leave it */
+
+static void write_str(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+
+static void write_hex(uintptr_t v)
+{
+    char buf[2 + 16 + 1];
+    int i = sizeof buf - 1;
+    buf[i] = 0;
+    do {
+        buf[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v && i > 2);
+    buf[--i] = 'x';
+    buf[--i] = '0';
+    write_str(buf + i);
+}
+
+static void on_segv(int sig, siginfo_t *info, void *uctx)
+{
+    (void)uctx;
+    gl__thread *t = gl__thread_peek();
+    char *addr = info->si_addr;
+    if (t && t->current) {
+        gl_greenlet *g = t->current;
+        if (g->guard_lo && addr >= (char *)g->guard_lo && addr < (char *)g->guard_hi) {
+            write_str("switchyard: stack overflow in greenlet ");
+            write_hex((uintptr_t)g);
+            write_str(": fault at ");
+            write_hex((uintptr_t)addr);
+            write_str(" in the guard page below its stack (stack size too small: "
+                      "see gl_new_with_stack / gl_set_default_stack_size)\n");
+        }
+    }
+    /* Re-raise with the default action: the same fault recurs and ends the process. */
+    signal(sig, SIG_DFL);
+}
+
+void gl__overflow_reporter_install(gl__thread *t)
+{
+    int state = atomic_load(&installed);
+    if (state == 0) {
+        struct sigaction old;
+        if (sigaction(SIGSEGV, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+            old.sa_handler == SIG_DFL) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_sigaction = on_segv;
+            sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+            sigemptyset(&sa.sa_mask);
+            int expected = 0;
+            if (atomic_compare_exchange_strong(&installed, &expected, 1))
+                sigaction(SIGSEGV, &sa, NULL);
+        } else {
+            int expected = 0;
+            atomic_compare_exchange_strong(&installed, &expected, -1);
+        }
+        state = atomic_load(&installed);
+    }
+    if (state != 1)
+        return;
+    /* The handler must run on a stack of its own: the faulting one is exhausted. */
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
+        return; /* the program already gave this thread a signal stack */
+    size_t size = 64 * 1024;
+    void *mem = malloc(size);
+    if (!mem)
+        return;
+    stack_t ss = {.ss_sp = mem, .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) == 0)
+        t->altstack = mem;
+    else
+        free(mem);
+}
+
+void gl__overflow_reporter_remove(gl__thread *t)
+{
+    if (!t->altstack)
+        return;
+    stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    free(t->altstack);
+    t->altstack = NULL;
+}

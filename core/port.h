@@ -1,0 +1,72 @@
+/*
+ * port.h — the seam between the core (greenlet semantics, written once) and a port
+ * (one switching mechanism). A port is impl/<name>/ and implements exactly the
+ * functions declared here; nothing else in the tree knows which port it is linked with.
+ *
+ * Contract
+ *   - Each greenlet has `gl__port_ctx_size` bytes of port state, zeroed, aligned to 16,
+ *     reachable with gl__port_ctx(g). The core allocates it with the greenlet.
+ *   - The core decides *what* happens on a switch (who runs next, the value or error in
+ *     flight, the parent walk, tracing); the port only moves the CPU from one greenlet
+ *     to another. All values travel through core state, never through the port.
+ *   - The first switch into a prepared greenlet must run gl__entry(g) on that greenlet's
+ *     own context. gl__entry never returns: it ends with gl__port_switch_final().
+ *   - A port whose greenlets run on other OS threads calls gl__thread_adopt() in each
+ *     such thread before gl__entry(), so that the core's per-thread state follows the
+ *     logical thread, not the OS thread.
+ *   - Ports with guard pages set g->guard_lo / g->guard_hi so the core's overflow
+ *     reporter can name a stack overflow.
+ */
+#ifndef GL_PORT_H
+#define GL_PORT_H
+
+#include <stddef.h>
+#include "greenlet.h"
+
+typedef struct gl__thread gl__thread;
+
+/* Facts reported by gl_port(); defined by the port. */
+extern const gl_port_info gl__port_info;
+/* Bytes of per-greenlet port state (may be 0). */
+extern const size_t gl__port_ctx_size;
+
+/* A thread's main greenlet is being created: `main` is the code already running on
+ * the thread's own stack. Record what a later switch back to it needs. */
+int gl__port_init_main(gl_greenlet *main);
+
+/* The thread owning `main` is exiting (its main greenlet is the current one). */
+void gl__port_exit_main(gl_greenlet *main);
+
+/* Make `g` runnable: the first gl__port_switch() into it must call gl__entry(g).
+ * `stack_size` is already checked against gl__port_info's limits.
+ * Returns GL_OK, GL_ENOMEM, GL_ENOSTACK. */
+int gl__port_prepare(gl_greenlet *g, size_t stack_size);
+
+/* Suspend `from` (the running greenlet) and resume `to` (prepared or suspended).
+ * Returns when some greenlet switches back to `from`. */
+void gl__port_switch(gl_greenlet *from, gl_greenlet *to);
+
+/* `from` has finished and will never run again: resume `to` and forget `from`'s
+ * context. Its stack may still be in use until `to` runs; the core calls
+ * gl__port_release(from) later, from another greenlet. */
+__attribute__((noreturn)) void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to);
+
+/* Give back what gl__port_prepare() took. Called once, for an unstarted greenlet or a
+ * dead one, never for the running greenlet or a main greenlet. */
+void gl__port_release(gl_greenlet *g);
+
+/* ---- provided by the core, for ports ------------------------------------------- */
+
+/* Body of every greenlet; never returns. */
+__attribute__((noreturn)) void gl__entry(gl_greenlet *g);
+
+/* This OS thread now runs greenlets of logical thread `t` (threads port). */
+void gl__thread_adopt(gl__thread *t);
+
+/* The port state of `g`. */
+void *gl__port_ctx(gl_greenlet *g);
+
+/* The greenlet's recorded stack guard range, for overflow reports. */
+void gl__set_guard(gl_greenlet *g, void *lo, void *hi);
+
+#endif /* GL_PORT_H */

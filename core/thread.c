@@ -1,0 +1,126 @@
+/* thread.c — per-thread state: the main greenlet, the current greenlet, the trace
+ * hook; created on a thread's first call into the API, retired when the thread ends. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+static __thread gl__thread *tls_thread;
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_exit(void *arg)
+{
+    gl__thread *t = arg;
+    gl_greenlet *main = t->main;
+    if (t->finished) {
+        gl_greenlet *f = t->finished;
+        t->finished = NULL;
+        if (!f->released) {
+            f->released = 1;
+            gl__port_release(f);
+        }
+        gl__greenlet_unref(f);
+    }
+    gl__port_exit_main(main);
+    gl__overflow_reporter_remove(t);
+    main->finished = 1; /* a main greenlet is dead once its thread has exited */
+    atomic_store(&t->exited, 1);
+    tls_thread = NULL;
+    gl__greenlet_unref(main);
+    gl__thread_unref(t);
+}
+
+static void make_exit_key(void)
+{
+    if (pthread_key_create(&exit_key, thread_exit) != 0)
+        abort(); /* no TLS keys left at start-up: nothing sensible to do */
+}
+
+static gl__thread *thread_create(void)
+{
+    pthread_once(&exit_key_once, make_exit_key);
+    gl__thread *t = calloc(1, sizeof *t);
+    gl_greenlet *main = calloc(1, sizeof *main + gl__port_ctx_size);
+    if (!t || !main) {
+        free(t);
+        free(main);
+        return NULL;
+    }
+    atomic_init(&t->refs, 2);  /* the OS thread, and main */
+    atomic_init(&main->refs, 1); /* the thread */
+    main->thread = t;
+    main->is_main = 1;
+    main->started = 1;
+    t->main = main;
+    t->current = main;
+    if (gl__port_init_main(main) != GL_OK) {
+        free(main);
+        free(t);
+        return NULL;
+    }
+    tls_thread = t;
+    pthread_setspecific(exit_key, t);
+    gl__overflow_reporter_install(t);
+    return t;
+}
+
+gl__thread *gl__thread_peek(void)
+{
+    return tls_thread;
+}
+
+gl__thread *gl__thread_get(void)
+{
+    gl__thread *t = tls_thread;
+    return t ? t : thread_create();
+}
+
+void gl__thread_adopt(gl__thread *t)
+{
+    tls_thread = t;
+}
+
+void gl__thread_unref(gl__thread *t)
+{
+    if (atomic_fetch_sub(&t->refs, 1) == 1)
+        free(t);
+}
+
+gl_greenlet *gl_current(void)
+{
+    gl__thread *t = gl__thread_get();
+    return t ? t->current : NULL;
+}
+
+gl_greenlet *gl_main(void)
+{
+    gl__thread *t = gl__thread_get();
+    return t ? t->main : NULL;
+}
+
+gl_trace_fn gl_settrace(gl_trace_fn fn, void *arg, void **prev_arg)
+{
+    gl__thread *t = gl__thread_get();
+    if (!t)
+        return NULL;
+    gl_trace_fn prev = t->trace;
+    if (prev_arg)
+        *prev_arg = t->trace_arg;
+    t->trace = fn;
+    t->trace_arg = fn ? arg : NULL;
+    return prev;
+}
+
+gl_trace_fn gl_gettrace(void **arg)
+{
+    gl__thread *t = gl__thread_get();
+    if (arg)
+        *arg = t ? t->trace_arg : NULL;
+    return t ? t->trace : NULL;
+}
+
+const gl_port_info *gl_port(void)
+{
+    return &gl__port_info;
+}

@@ -1,0 +1,73 @@
+/*
+ * asm_separate — each greenlet runs on its own mmap'd stack (guard page below it,
+ * recycled through core/stack.c's pool); a switch is the hand-written register swap
+ * of core/arch/switch_<arch>_<abi>.S: callee-saved registers, FPU control words and
+ * the stack pointer, nothing else.
+ */
+#include "port.h"
+#include "stack.h"
+
+typedef struct asm_ctx {
+    gl__fiber fiber;
+    void *sp; /* saved stack pointer while suspended */
+} asm_ctx;
+
+const size_t gl__port_ctx_size = sizeof(asm_ctx);
+
+const gl_port_info gl__port_info = {
+    .name = "asm_separate",
+    .mechanism = "separate mmap'd stacks with a guard page; assembly register swap",
+    .min_stack_size = 16 * 1024,
+    .max_stack_size = (size_t)1 << 30,
+    .default_stack_size = 256 * 1024,
+    .separate_stacks = 1,
+};
+
+static inline asm_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
+
+int gl__port_init_main(gl_greenlet *main)
+{
+    (void)main; /* the thread's own stack; its sp is stored by the first switch */
+    return GL_OK;
+}
+
+void gl__port_exit_main(gl_greenlet *main) { (void)main; }
+
+static void first_entry(void *arg)
+{
+    gl_greenlet *g = arg;
+    gl__fiber_arrive(&ctx(g)->fiber);
+    gl__entry(g);
+}
+
+int gl__port_prepare(gl_greenlet *g, size_t stack_size)
+{
+    asm_ctx *c = ctx(g);
+    int rc = gl__stack_alloc(&c->fiber.stack, stack_size);
+    if (rc != GL_OK)
+        return rc;
+    c->sp = gl__ctx_make(c->fiber.stack.hi, first_entry, g);
+    gl__set_guard(g, c->fiber.stack.mapping, c->fiber.stack.lo);
+    return GL_OK;
+}
+
+void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
+{
+    asm_ctx *f = ctx(from), *t = ctx(to);
+    gl__fiber_leave(&f->fiber, &t->fiber, 0);
+    gl__ctx_switch(&f->sp, t->sp, NULL);
+    gl__fiber_arrive(&f->fiber);
+}
+
+void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
+{
+    asm_ctx *f = ctx(from), *t = ctx(to);
+    gl__fiber_leave(&f->fiber, &t->fiber, 1);
+    gl__ctx_switch(&f->sp, t->sp, NULL);
+    __builtin_trap(); /* a finished greenlet is never resumed */
+}
+
+void gl__port_release(gl_greenlet *g)
+{
+    gl__stack_free(&ctx(g)->fiber.stack);
+}
