@@ -19,6 +19,7 @@ ifeq ($(ARCH_ASM),)
 $(error no register-swap routine for $(ARCH): add core/arch/switch_$(ARCH)_<abi>.S)
 endif
 
+BUILD   ?= build
 CC      ?= cc
 CSTD    := -std=gnu11
 WARN    := -Wall -Wextra -Werror
@@ -48,17 +49,17 @@ CORE_SRC := $(wildcard core/*.c) $(ARCH_ASM)
 CONF_SRC := $(wildcard conformance/*.c)
 PORT_SRC  = $(wildcard impl/$(1)/*.c impl/$(1)/*.S)
 
-obj = $(patsubst %,build/$(1)/obj/%.o,$(basename $(2)))
+obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 
 .PHONY: all build test conformance bench deps clean check-port
 all: build
 
 # ---- objects, per variant -----------------------------------------------------------
 define variant_rules
-build/$(1)/obj/%.o: %.c
+$(BUILD)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CSTD) $$(WARN) $$(CFLAGS_$(1)) $$(INCLUDE) $$(PORT_CFLAGS) -MMD -MP -c $$< -o $$@
-build/$(1)/obj/%.o: %.S
+$(BUILD)/$(1)/obj/%.o: %.S
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) $$(INCLUDE) -c $$< -o $$@
 endef
@@ -66,28 +67,28 @@ $(foreach v,release asan,$(eval $(call variant_rules,$(v))))
 
 # ---- one static library and one conformance runner per port × variant -----------------
 define port_rules
-build/$(2)/lib/libswitchyard_$(1).a: $(call obj,$(2),$(CORE_SRC)) $(call obj,$(2),$(call PORT_SRC,$(1)))
+$(BUILD)/$(2)/lib/libswitchyard_$(1).a: $(call obj,$(2),$(CORE_SRC)) $(call obj,$(2),$(call PORT_SRC,$(1)))
 	@mkdir -p $$(@D)
 	rm -f $$@ && ar rcs $$@ $$^
-build/$(2)/obj/impl/$(1)/%.o: PORT_CFLAGS = $$(PORT_CFLAGS_$(1))
-build/$(2)/bin/conformance_$(1): $(call obj,$(2),$(CONF_SRC)) $$(CONF_LIBS_$(2)) build/$(2)/lib/libswitchyard_$(1).a
+$(BUILD)/$(2)/obj/impl/$(1)/%.o: PORT_CFLAGS = $$(PORT_CFLAGS_$(1))
+$(BUILD)/$(2)/bin/conformance_$(1): $(call obj,$(2),$(CONF_SRC)) $$(CONF_LIBS_$(2)) $(BUILD)/$(2)/lib/libswitchyard_$(1).a
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS_$(2)) $$^ -o $$@ $$(CONF_LDLIBS) $$(LDLIBS) $$(PORT_LDLIBS_$(1))
 endef
 $(foreach p,$(PORTS),$(foreach v,release asan,$(eval $(call port_rules,$(p),$(v)))))
 
-RELEASE_BINS := $(foreach p,$(PORTS),build/release/bin/conformance_$(p))
-ASAN_BINS    := $(foreach p,$(PORTS),build/asan/bin/conformance_$(p))
+RELEASE_BINS := $(foreach p,$(PORTS),$(BUILD)/release/bin/conformance_$(p))
+ASAN_BINS    := $(foreach p,$(PORTS),$(BUILD)/asan/bin/conformance_$(p))
 
 build: $(RELEASE_BINS)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- checking ------------------------------------------------------------------------
 # Every port, release and sanitizer builds; a table, then one closing line over all.
 test: deps
 	@$(MAKE) --no-print-directory $(RELEASE_BINS) $(ASAN_BINS)
-	@conformance/run_all.sh $(foreach p,$(PORTS),release:$(p)) $(foreach p,$(PORTS),asan:$(p))
+	@BUILD=$(BUILD) conformance/run_all.sh $(foreach p,$(PORTS),release:$(p)) $(foreach p,$(PORTS),asan:$(p))
 	@$(if $(strip $(TEST_EXTRA)),$(MAKE) --no-print-directory $(TEST_EXTRA),true)
 
 check-port:
@@ -95,8 +96,8 @@ check-port:
 	@test -d "impl/$(PORT)" || { echo "no port '$(PORT)': impl/$(PORT)/ does not exist (ports: $(PORTS))" >&2; exit 2; }
 
 conformance: check-port
-	@$(MAKE) --no-print-directory build/$(if $(SAN),asan,release)/bin/conformance_$(PORT)
-	@build/$(if $(SAN),asan,release)/bin/conformance_$(PORT) $(ARGS)
+	@$(MAKE) --no-print-directory $(BUILD)/$(if $(SAN),asan,release)/bin/conformance_$(PORT)
+	@$(BUILD)/$(if $(SAN),asan,release)/bin/conformance_$(PORT) $(ARGS)
 
 # ---- benchmarks ----------------------------------------------------------------------
 bench: deps build
@@ -116,4 +117,4 @@ deps:
 	fi
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

@@ -6,7 +6,8 @@
 LOOPS=${SWITCHYARD_LOOPS:-"libev libuv"}
 total_pass=0 total_fail=0 total_skip=0 broken=0
 table=""
-logdir=build/conformance-logs
+BUILD=${BUILD:-build}
+logdir=$BUILD/conformance-logs
 mkdir -p "$logdir"
 
 run() { # label binary section [loop]
@@ -36,7 +37,7 @@ run() { # label binary section [loop]
 
 for spec in "$@"; do
     variant=${spec%%:*} port=${spec#*:}
-    bin=build/$variant/bin/conformance_$port
+    bin=$BUILD/$variant/bin/conformance_$port
     if [ ! -x "$bin" ]; then
         echo "run_all: $bin is missing"
         broken=$((broken + 1))
