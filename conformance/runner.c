@@ -247,13 +247,13 @@ int main(int argc, char **argv)
         double ms = now_ms() - t0;
         if (r == PASS) {
             passed++;
-            printf("ok      %-60s %8.1f ms\n", full, ms);
+            printf("ok      %-72s %8.1f ms\n", full, ms);
         } else if (r == SKIPPED) {
             skipped++;
-            printf("skip    %-60s (%s)\n", full, why);
+            printf("skip    %-72s (%s)\n", full, why);
         } else {
             failed++;
-            printf("FAIL    %-60s (%s)\n", full, why);
+            printf("FAIL    %-72s (%s)\n", full, why);
             printf("        | case at %s:%d\n", c->file, c->line);
             print_indented(out);
         }
