@@ -1,0 +1,194 @@
+/* Threads: every thread has its own main greenlet; greenlets belong to their thread. */
+#include <pthread.h>
+#include <stdint.h>
+#include "greenlet.h"
+#include "suite.h"
+
+/* Runs fn on a new thread and waits for it. */
+static void *on_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    void *r;
+    CHECK_INT(pthread_create(&t, NULL, fn, arg), 0);
+    CHECK_INT(pthread_join(t, &r), 0);
+    return r;
+}
+
+static void *report_main(void *arg)
+{
+    gl_greenlet **out = arg;
+    out[0] = gl_main();
+    out[1] = gl_current();
+    return (void *)(intptr_t)(gl_parent(out[0]) == NULL && gl_is_main(out[0]));
+}
+
+CASE(greenlet, each_thread_has_its_own_main_greenlet)
+{
+    gl_greenlet *seen[2];
+    CHECK((intptr_t)on_thread(report_main, seen) == 1);
+    CHECK(seen[0] != gl_main());
+    CHECK_PTR(seen[1], seen[0]);
+}
+
+static __thread gl_greenlet *ping, *pong; /* per thread: every thread plays its own game */
+
+static void *pong_body(void *arg)
+{
+    intptr_t n = (intptr_t)arg;
+    for (;;) {
+        void *v;
+        if (gl_switch(ping, (void *)(n + 1), &v) != GL_OK)
+            return gl_reraise();
+        n = (intptr_t)v;
+        if (n < 0)
+            return NULL;
+    }
+}
+
+static void *ping_body(void *arg)
+{
+    intptr_t rounds = (intptr_t)arg, n = 0;
+    for (intptr_t i = 0; i < rounds; i++) {
+        void *v;
+        if (gl_switch(pong, (void *)n, &v) != GL_OK)
+            return gl_reraise();
+        n = (intptr_t)v + 1;
+    }
+    gl_switch(pong, (void *)-1, NULL);
+    return (void *)n;
+}
+
+/* Each thread plays ping-pong between two greenlets of its own, at the same time as
+ * the others (greenlet's test_threads). */
+static void *thread_ping_pong(void *arg)
+{
+    intptr_t rounds = (intptr_t)arg;
+    gl_greenlet *a, *b;
+    if (gl_new(&a, ping_body, NULL) != GL_OK || gl_new(&b, pong_body, a) != GL_OK)
+        return (void *)-1;
+    ping = a;
+    pong = b;
+    void *r;
+    if (gl_switch(a, (void *)rounds, &r) != GL_OK)
+        return (void *)-2;
+    gl_destroy(a);
+    gl_destroy(b);
+    return r;
+}
+
+CASE(greenlet, threads_run_their_own_greenlets_concurrently)
+{
+    enum { THREADS = 8, ROUNDS = 2000 };
+    pthread_t ts[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        CHECK_INT(pthread_create(&ts[i], NULL, thread_ping_pong, (void *)(intptr_t)ROUNDS), 0);
+    for (int i = 0; i < THREADS; i++) {
+        void *r;
+        CHECK_INT(pthread_join(ts[i], &r), 0);
+        CHECK_INT((intptr_t)r, 2 * ROUNDS);
+    }
+}
+
+static void *ran(void *arg)
+{
+    (void)arg;
+    LOG("ran");
+    return NULL;
+}
+
+struct foreign {
+    gl_greenlet *g;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int created, done;
+};
+
+/* A thread that creates an unstarted greenlet and stays alive until told to end. */
+static void *hold_a_greenlet(void *arg)
+{
+    struct foreign *f = arg;
+    gl_new(&f->g, ran, NULL);
+    pthread_mutex_lock(&f->lock);
+    f->created = 1;
+    pthread_cond_broadcast(&f->cond);
+    while (!f->done)
+        pthread_cond_wait(&f->cond, &f->lock);
+    pthread_mutex_unlock(&f->lock);
+    gl_destroy(f->g);
+    return NULL;
+}
+
+CASE(greenlet, switch_to_greenlet_of_another_thread_is_refused)
+{
+    struct foreign f = {NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, hold_a_greenlet, &f), 0);
+    pthread_mutex_lock(&f.lock);
+    while (!f.created)
+        pthread_cond_wait(&f.cond, &f.lock);
+    pthread_mutex_unlock(&f.lock);
+
+    CHECK_INT(gl_switch(f.g, NULL, NULL), GL_ETHREAD);
+    CHECK(strstr(gl_last_error()->message, "different thread") != NULL);
+    CHECK_INT(gl_throw(f.g, GL_EUSER, NULL, NULL), GL_ETHREAD);
+    CHECK_INT(gl_destroy(f.g), GL_ETHREAD);
+    CHECK_INT(gl_set_parent(f.g, gl_main()), GL_ETHREAD);
+    gl_greenlet *mine;
+    CHECK_INT(gl_new(&mine, ran, f.g), GL_ETHREAD);
+    CHECK_PTR(mine, NULL);
+    CHECK(!gl_started(f.g)); /* nothing happened to it */
+    CHECK_PTR(gl_current(), gl_main());
+    CHECK_LOG("");
+
+    pthread_mutex_lock(&f.lock);
+    f.done = 1;
+    pthread_cond_broadcast(&f.cond);
+    pthread_mutex_unlock(&f.lock);
+    CHECK_INT(pthread_join(t, NULL), 0);
+}
+
+static void *suspended_greenlet_body(void *arg)
+{
+    (void)arg;
+    gl_switch(gl_main(), NULL, NULL);
+    LOG("resumed");
+    return NULL;
+}
+
+static void *leave_suspended_greenlet(void *arg)
+{
+    gl_greenlet **out = arg;
+    if (gl_new(&out[0], suspended_greenlet_body, NULL) != GL_OK)
+        return (void *)1;
+    gl_switch(out[0], NULL, NULL);
+    out[1] = gl_main();
+    return NULL;
+}
+
+CASE(greenlet, greenlet_of_exited_thread_refuses_switch_and_its_main_is_dead)
+{
+    gl_greenlet *got[2] = {NULL, NULL};
+    CHECK_PTR(on_thread(leave_suspended_greenlet, got), NULL);
+    CHECK(gl_active(got[0]));
+    CHECK_INT(gl_switch(got[0], NULL, NULL), GL_ETHREAD);
+    CHECK(strstr(gl_last_error()->message, "exited") != NULL);
+    CHECK(gl_dead(got[1])); /* its main greenlet is dead once the thread has gone */
+    CHECK_OK(gl_destroy(got[0])); /* released without running it: its thread is gone */
+    CHECK_LOG("");
+}
+
+static void *unstarted_on_other_thread(void *arg)
+{
+    gl_greenlet **out = arg;
+    return (void *)(intptr_t)gl_new(out, ran, NULL);
+}
+
+CASE(greenlet, unstarted_greenlet_of_exited_thread_cannot_start_here)
+{
+    gl_greenlet *g = NULL;
+    CHECK_INT((intptr_t)on_thread(unstarted_on_other_thread, &g), GL_OK);
+    CHECK_INT(gl_switch(g, NULL, NULL), GL_ETHREAD);
+    CHECK(!gl_started(g));
+    CHECK_OK(gl_destroy(g));
+    CHECK_LOG("");
+}
