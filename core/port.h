@@ -51,8 +51,10 @@ void gl__port_switch(gl_greenlet *from, gl_greenlet *to);
  * gl__port_release(from) later, from another greenlet. */
 __attribute__((noreturn)) void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to);
 
-/* Give back what gl__port_prepare() took. Called once, for an unstarted greenlet or a
- * dead one, never for the running greenlet or a main greenlet. */
+/* Give back what gl__port_prepare() took. Called once, for an unstarted greenlet, a
+ * dead one, or a suspended one whose owning thread has exited (it will never run
+ * again: free its context without running any of its code). Never for the running
+ * greenlet or a main greenlet. */
 void gl__port_release(gl_greenlet *g);
 
 /* ---- provided by the core, for ports ------------------------------------------- */
