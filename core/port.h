@@ -65,6 +65,10 @@ __attribute__((noreturn)) void gl__entry(gl_greenlet *g);
 /* This OS thread now runs greenlets of logical thread `t` (threads port). */
 void gl__thread_adopt(gl__thread *t);
 
+/* The logical thread the calling OS thread runs greenlets of (NULL if none yet): what a
+ * threads port hands to gl__thread_adopt() in a greenlet's own OS thread. */
+gl__thread *gl__thread_peek(void);
+
 /* The port state of `g`. */
 void *gl__port_ctx(gl_greenlet *g);
 
