@@ -6,7 +6,17 @@
 
 static _Atomic size_t default_stack_size; /* 0: the port's default */
 
-void *gl__port_ctx(gl_greenlet *g) { return g->port; }
+gl_greenlet *gl__greenlet_alloc(void)
+{
+    size_t span = GL__PORT_CTX_SPAN(gl__port_ctx_size);
+    char *mem = calloc(1, span + sizeof(gl_greenlet));
+    return mem ? (gl_greenlet *)(mem + span) : NULL;
+}
+
+void gl__greenlet_free(gl_greenlet *g)
+{
+    free((char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size));
+}
 
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi)
 {
@@ -28,7 +38,7 @@ void gl__greenlet_unref(gl_greenlet *g)
             g->released = 1;
             gl__port_release(g);
         }
-        free(g);
+        gl__greenlet_free(g);
         gl__thread_unref(t);
         g = parent;
     }
@@ -79,7 +89,7 @@ int gl_new_with_stack(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent, siz
                         stack_size, gl__port_info.min_stack_size,
                         gl__port_info.max_stack_size, gl__port_info.name);
 
-    gl_greenlet *g = calloc(1, sizeof *g + gl__port_ctx_size);
+    gl_greenlet *g = gl__greenlet_alloc();
     if (!g)
         return gl__fail(GL_ENOMEM, "gl_new: out of memory for the greenlet");
     atomic_init(&g->refs, 1);
@@ -90,7 +100,7 @@ int gl_new_with_stack(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent, siz
     g->stack_size = stack_size;
     int rc = gl__port_prepare(g, stack_size);
     if (rc != GL_OK) {
-        free(g);
+        gl__greenlet_free(g);
         return gl__fail(rc, "gl_new: %s (stack of %zu bytes, port %s)", gl_strerror(rc),
                         stack_size, gl__port_info.name);
     }
@@ -120,7 +130,8 @@ static void release_finished(gl__thread *t)
 
 /* What `self` gets when it resumes: the transfer in flight, seen through the trace
  * hook. Runs on `self`'s context right after the port switched to it. */
-static int receive(gl__thread *t, gl_greenlet *self, void **result)
+static inline __attribute__((always_inline)) int receive(gl__thread *t, gl_greenlet *self,
+                                                         void **result)
 {
     if (t->finished)
         release_finished(t); /* its stack is no longer in use */
@@ -155,7 +166,8 @@ static int receive(gl__thread *t, gl_greenlet *self, void **result)
 }
 
 /* Move control to `target` (live, startable) with the transfer already filled in. */
-static int switch_to(gl__thread *t, gl_greenlet *target, void **result)
+static inline __attribute__((always_inline)) int switch_to(gl__thread *t, gl_greenlet *target,
+                                                           void **result)
 {
     gl_greenlet *self = t->current;
     t->xfer.origin = self;
@@ -175,7 +187,7 @@ static gl_greenlet *first_live(gl_greenlet *g)
     return g;
 }
 
-static int check_target(gl__thread *t, gl_greenlet *g, const char *what)
+static inline int check_target(gl__thread *t, gl_greenlet *g, const char *what)
 {
     if (!t)
         return GL_ENOMEM;

@@ -48,14 +48,25 @@ struct gl_greenlet {
     void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
     gl_error last_error;       /* last error received (gl_last_error) */
     gl_error raised;
-    _Alignas(16) unsigned char port[]; /* gl__port_ctx_size bytes */
 };
 
+/* A greenlet record with its port state below it (see gl__port_ctx), zeroed; and its
+ * release. */
+gl_greenlet *gl__greenlet_alloc(void);
+void gl__greenlet_free(gl_greenlet *g);
+
+/* The calling thread's logical thread (set by gl__thread_adopt for a port whose
+ * greenlets run on OS threads of their own). */
+extern __thread gl__thread *gl__tls_thread;
+gl__thread *gl__thread_create(void);
+
 /* Per-thread state of the calling thread; created (with its main greenlet) on first
- * use. NULL only when out of memory. */
-gl__thread *gl__thread_get(void);
-/* The calling thread's state if it has one; never allocates (signal-safe). */
-gl__thread *gl__thread_peek(void);
+ * use. NULL only when out of memory. Inline: every API call starts here. */
+static inline gl__thread *gl__thread_get(void)
+{
+    gl__thread *t = gl__tls_thread;
+    return __builtin_expect(t != NULL, 1) ? t : gl__thread_create();
+}
 
 void gl__greenlet_ref(gl_greenlet *g);
 void gl__greenlet_unref(gl_greenlet *g);

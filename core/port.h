@@ -69,8 +69,13 @@ void gl__thread_adopt(gl__thread *t);
  * threads port hands to gl__thread_adopt() in a greenlet's own OS thread. */
 gl__thread *gl__thread_peek(void);
 
-/* The port state of `g`. */
-void *gl__port_ctx(gl_greenlet *g);
+/* The port state of `g`: gl__port_ctx_size bytes just below the core's greenlet
+ * record, in the same allocation (inline: it is on every switch's path). */
+#define GL__PORT_CTX_SPAN(size) (((size) + 15) & ~(size_t)15)
+static inline void *gl__port_ctx(gl_greenlet *g)
+{
+    return (char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size);
+}
 
 /* The greenlet's recorded stack guard range, for overflow reports. */
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi);

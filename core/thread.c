@@ -5,7 +5,7 @@
 #include <string.h>
 #include "internal.h"
 
-static __thread gl__thread *tls_thread;
+__thread gl__thread *gl__tls_thread;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
@@ -26,7 +26,7 @@ static void thread_exit(void *arg)
     gl__overflow_reporter_remove(t);
     main->finished = 1; /* a main greenlet is dead once its thread has exited */
     atomic_store(&t->exited, 1);
-    tls_thread = NULL;
+    gl__tls_thread = NULL;
     gl__greenlet_unref(main);
     gl__thread_unref(t);
 }
@@ -37,14 +37,15 @@ static void make_exit_key(void)
         abort(); /* no TLS keys left at start-up: nothing sensible to do */
 }
 
-static gl__thread *thread_create(void)
+gl__thread *gl__thread_create(void)
 {
     pthread_once(&exit_key_once, make_exit_key);
     gl__thread *t = calloc(1, sizeof *t);
-    gl_greenlet *main = calloc(1, sizeof *main + gl__port_ctx_size);
+    gl_greenlet *main = gl__greenlet_alloc();
     if (!t || !main) {
         free(t);
-        free(main);
+        if (main)
+            gl__greenlet_free(main);
         return NULL;
     }
     atomic_init(&t->refs, 2);  /* the OS thread, and main */
@@ -55,11 +56,11 @@ static gl__thread *thread_create(void)
     t->main = main;
     t->current = main;
     if (gl__port_init_main(main) != GL_OK) {
-        free(main);
+        gl__greenlet_free(main);
         free(t);
         return NULL;
     }
-    tls_thread = t;
+    gl__tls_thread = t;
     pthread_setspecific(exit_key, t);
     gl__overflow_reporter_install(t);
     return t;
@@ -67,18 +68,12 @@ static gl__thread *thread_create(void)
 
 gl__thread *gl__thread_peek(void)
 {
-    return tls_thread;
-}
-
-gl__thread *gl__thread_get(void)
-{
-    gl__thread *t = tls_thread;
-    return t ? t : thread_create();
+    return gl__tls_thread;
 }
 
 void gl__thread_adopt(gl__thread *t)
 {
-    tls_thread = t;
+    gl__tls_thread = t;
 }
 
 void gl__thread_unref(gl__thread *t)
