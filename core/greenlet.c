@@ -117,7 +117,7 @@ int gl_new(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent)
 
 /* ---- the switch ---------------------------------------------------------------- */
 
-static void release_finished(gl__thread *t)
+void gl__release_finished(gl__thread *t)
 {
     gl_greenlet *f = t->finished;
     t->finished = NULL;
@@ -134,7 +134,7 @@ static inline __attribute__((always_inline)) int receive(gl__thread *t, gl_green
                                                          void **result)
 {
     if (t->finished)
-        release_finished(t); /* its stack is no longer in use */
+        gl__release_finished(t); /* its stack is no longer in use */
     int is_error = t->xfer.is_error;
     void *value = t->xfer.value;
     if (t->trace) {

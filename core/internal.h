@@ -68,6 +68,10 @@ static inline gl__thread *gl__thread_get(void)
     return __builtin_expect(t != NULL, 1) ? t : gl__thread_create();
 }
 
+/* Gives back the port resources of the greenlet that died last (t->finished), once
+ * its stack is no longer in use. */
+void gl__release_finished(gl__thread *t);
+
 void gl__greenlet_ref(gl_greenlet *g);
 void gl__greenlet_unref(gl_greenlet *g);
 void gl__thread_unref(gl__thread *t);

@@ -13,15 +13,8 @@ static void thread_exit(void *arg)
 {
     gl__thread *t = arg;
     gl_greenlet *main = t->main;
-    if (t->finished) {
-        gl_greenlet *f = t->finished;
-        t->finished = NULL;
-        if (!f->released) {
-            f->released = 1;
-            gl__port_release(f);
-        }
-        gl__greenlet_unref(f);
-    }
+    if (t->finished)
+        gl__release_finished(t);
     gl__port_exit_main(main);
     gl__overflow_reporter_remove(t);
     main->finished = 1; /* a main greenlet is dead once its thread has exited */
