@@ -24,6 +24,7 @@ struct gl__thread {
     atomic_int refs;           /* greenlets of this thread + the thread itself */
     atomic_int exited;         /* the owning OS thread has ended */
     gl_greenlet *main;
+    void *main_alloc;          /* start of main's allocation (keeps leak checkers exact) */
     gl_greenlet *current;
     gl_trace_fn trace;
     void *trace_arg;

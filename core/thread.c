@@ -47,6 +47,7 @@ gl__thread *gl__thread_create(void)
     main->is_main = 1;
     main->started = 1;
     t->main = main;
+    t->main_alloc = gl__port_ctx(main);
     t->current = main;
     if (gl__port_init_main(main) != GL_OK) {
         gl__greenlet_free(main);
