@@ -10,6 +10,7 @@
 # A port is a folder impl/<name>/ of .c/.S files implementing core/port.h; an optional
 # impl/<name>/port.mk may add PORT_LDLIBS_<name> or PORT_CFLAGS_<name>.
 
+.DEFAULT_GOAL := all
 PORTS   := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard impl/*/*.c impl/*/*.S)))))
 ARCH    := $(shell uname -m)
 ARCH_ASM_x86_64  := core/arch/switch_x86_64_sysv.S
@@ -51,7 +52,7 @@ PORT_SRC  = $(wildcard impl/$(1)/*.c impl/$(1)/*.S)
 
 obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 
-.PHONY: all build test conformance bench deps clean check-port
+.PHONY: all build test conformance bench deps clean check-port valgrind
 all: build
 
 # ---- objects, per variant -----------------------------------------------------------
@@ -98,6 +99,36 @@ check-port:
 conformance: check-port
 	@$(MAKE) --no-print-directory $(BUILD)/$(if $(SAN),asan,release)/bin/conformance_$(PORT)
 	@$(BUILD)/$(if $(SAN),asan,release)/bin/conformance_$(PORT) $(ARGS)
+
+# ---- valgrind ------------------------------------------------------------------------
+# One memcheck run per port over its release conformance runner (valgrind follows the
+# runner's forks; a memcheck error fails the case it happened in, and so the run).
+# VALGRIND_SKIP_<port> lists cases valgrind itself cannot run on that port (say why);
+# the other cases of such a port then run one runner each.
+VALGRIND      := valgrind -q --error-exitcode=1
+VALGRIND_TIME := 300
+# 10 000 live OS threads overflow valgrind 3.19's segment table (VG_N_SEGMENTS).
+VALGRIND_SKIP_threads := greenlet.ten_thousand_greenlets_live_at_once
+valgrind: $(RELEASE_BINS)
+	@command -v valgrind >/dev/null || { echo "make valgrind: valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+	@failed=""; \
+	vg() { \
+	  port=$$1 skip=$$2 bin=$(BUILD)/release/bin/conformance_$$1 t0=$$(date +%s) ok=1; \
+	  if [ -z "$$skip" ]; then \
+	    $(VALGRIND) $$bin -t $(VALGRIND_TIME) || ok=0; \
+	  else \
+	    for c in $$($$bin -l); do \
+	      case " $$skip " in *" $$c "*) echo "skip    $$c (valgrind cannot run it)"; continue;; esac; \
+	      out=$$($(VALGRIND) $$bin -t $(VALGRIND_TIME) -f $$c 2>&1) || ok=0; \
+	      printf '%s\n' "$$out" | grep -v -e '^conformance: port' -e '^[0-9]* passed, '; \
+	    done; \
+	  fi; \
+	  if [ $$ok = 1 ]; then echo "valgrind: $$port clean ($$(( $$(date +%s) - t0 )) s)"; \
+	  else echo "valgrind: $$port FAILED"; failed="$$failed $$port"; fi; \
+	}; \
+	$(foreach p,$(PORTS),vg $(p) "$(VALGRIND_SKIP_$(p))";) \
+	if [ -n "$$failed" ]; then echo "make valgrind: memcheck failed on:$$failed"; exit 1; fi; \
+	echo "make valgrind: every port clean"
 
 # ---- benchmarks ----------------------------------------------------------------------
 bench: deps build
