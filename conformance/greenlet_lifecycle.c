@@ -263,3 +263,46 @@ CASE(greenlet, main_greenlet_parent_cannot_be_set)
     CHECK_PTR(gl_parent(gl_main()), NULL);
     CHECK_OK(gl_destroy(g));
 }
+
+/* greenlet's test_switch_to_dead_greenlet_with_unstarted_perverse_parent */
+CASE(greenlet, switch_to_dead_child_whose_parent_cannot_start_fails_every_time)
+{
+    gl_greenlet *parent, *child;
+    CHECK_OK(gl_new(&child, never_runs, NULL));
+    CHECK_OK(gl_switch(child, NULL, NULL));
+    CHECK_OK(gl_new(&parent, NULL, NULL)); /* no run function */
+    CHECK_OK(gl_set_parent(child, parent));
+    CHECK_INT(gl_switch(child, NULL, NULL), GL_ENORUN);
+    CHECK_INT(gl_switch(child, NULL, NULL), GL_ENORUN);
+    CHECK_LOG("ran"); /* the child's run ran exactly once */
+    CHECK(!gl_started(parent));
+    CHECK_OK(gl_destroy(child));
+    CHECK_OK(gl_destroy(parent));
+}
+
+static void *count_exits(void *arg)
+{
+    int *exits = arg;
+    int rc = gl_switch(gl_main(), NULL, NULL);
+    if (rc == GL_EEXIT)
+        (*exits)++;
+    return rc == GL_OK ? NULL : gl_reraise();
+}
+
+/* greenlet's test_dealloc: one GreenletExit per destroyed suspended greenlet */
+CASE(greenlet, destroying_many_suspended_greenlets_raises_exit_once_in_each)
+{
+    enum { N = 50 };
+    gl_greenlet *gs[N];
+    int exits[N] = {0};
+    for (int i = 0; i < N; i++) {
+        CHECK_OK(gl_new(&gs[i], count_exits, NULL));
+        CHECK_OK(gl_switch(gs[i], &exits[i], NULL));
+    }
+    for (int i = 0; i < N; i += 2) /* every other one, out of creation order */
+        CHECK_OK(gl_destroy(gs[i]));
+    for (int i = 1; i < N; i += 2)
+        CHECK_OK(gl_destroy(gs[i]));
+    for (int i = 0; i < N; i++)
+        CHECK_INT(exits[i], 1);
+}

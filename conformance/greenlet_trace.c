@@ -164,3 +164,26 @@ CASE(greenlet, trace_counts_every_switch)
     CHECK_INT(n, 22); /* 11 switches into g, 11 back to main (10 yields + its death) */
     CHECK_OK(gl_destroy(g));
 }
+
+static void *wait_for_throw(void *arg)
+{
+    (void)arg;
+    if (gl_switch(gl_main(), NULL, NULL) != GL_OK)
+        return (char *)"handled";
+    return NULL;
+}
+
+CASE(greenlet, trace_of_throw_into_suspended_is_a_throw_event_then_a_switch_back)
+{
+    gl_greenlet *g;
+    void *r;
+    CHECK_OK(gl_new(&g, wait_for_throw, NULL));
+    named[0] = g, names[0] = "g";
+    CHECK_OK(gl_switch(g, NULL, NULL));
+    gl_settrace(record, NULL, NULL);
+    CHECK_OK(gl_throw_r(g, &r, GL_EUSER, NULL, NULL));
+    gl_settrace(NULL, NULL, NULL);
+    CHECK_STR((const char *)r, "handled");
+    CHECK_LOG("throw(main,g) switch(g,main)");
+    CHECK_OK(gl_destroy(g));
+}
