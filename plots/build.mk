@@ -1,0 +1,27 @@
+# plots/build.mk — charts, report and comparison from results files (included by the top Makefile).
+#
+#   make plots [RESULTS=file.json]   redraw the six charts into plots/out/ (PNG, SVG) and write
+#                                    the report beside the results (results/latest.md); no run
+#   make compare A=a.json B=b.json   per-case ratios B/A between two results files
+#   make plots-selftest              the self-test on the fixtures (part of `make test`)
+#
+# `make bench` ends with `make plots`. Python only here, Debian's matplotlib, /usr/bin/python3.
+
+PLOTS_PYTHON ?= /usr/bin/python3
+RESULTS      ?= results/latest.json
+PLOTS_OUT    ?= plots/out
+
+.PHONY: plots compare plots-selftest
+plots:
+	@$(PLOTS_PYTHON) plots/plot.py '$(RESULTS)' --out '$(PLOTS_OUT)'
+
+compare:
+	@test -n '$(A)' && test -n '$(B)' || \
+	  { echo "usage: make compare A=<results.json> B=<results.json>" >&2; exit 2; }
+	@$(PLOTS_PYTHON) plots/compare.py '$(A)' '$(B)'
+
+plots-selftest:
+	@mkdir -p '$(BUILD)' && $(PLOTS_PYTHON) plots/tests/selftest.py '$(BUILD)/plots-selftest' >'$(BUILD)/plots-selftest.log' 2>&1; \
+	  status=$$?; grep -v '^ok ' '$(BUILD)/plots-selftest.log'; exit $$status
+
+TEST_EXTRA += plots-selftest

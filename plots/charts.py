@@ -1,0 +1,341 @@
+"""The six charts. Each function takes a Results and returns (figure, [what is missing]).
+
+A chart draws whatever the results file has; cases that are absent or failed are named in the
+figure's footer (and returned, so plot.py can print them) instead of stopping the drawing.
+"""
+
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from results import TIME, baseline_of, ratio
+from style import BASELINE_COLOUR, duration, finish, human, loop_style, new_figure, no_data
+
+DEPTHS = [0, 1, 4, 16, 64]
+CONNS = [1, 10, 100, 1000, 8000]
+LOOPS = ["libev", "libuv"]
+SLEEP_N = [10, 1000]
+SWITCH_BASELINES = [("baseline_regswap", "register swap"),
+                    ("baseline_swapcontext", "swapcontext"),
+                    ("baseline_thread_handoff", "thread hand-off")]
+MAX_MISSING_SHOWN = 8
+
+
+class Missing:
+    """Collects what a chart could not draw, in a short readable form."""
+
+    def __init__(self):
+        self.items = []
+
+    def check(self, results, name, metric=TIME):
+        """The case if it has the metric; otherwise record why not and return None."""
+        case = results.cases.get(name)
+        if case is None:
+            self.items.append(name)
+        elif case.error:
+            self.items.append("%s (failed: %s)" % (name, case.error[:80]))
+        elif not case.has(metric):
+            self.items.append("%s (no %s)" % (name, metric))
+        else:
+            return case
+        return None
+
+    def family(self, name):
+        self.items.append("all %s cases" % name)
+
+    def summary(self):
+        if len(self.items) <= MAX_MISSING_SHOWN:
+            return list(self.items)
+        shown = self.items[: MAX_MISSING_SHOWN - 1]
+        return shown + ["and %d more" % (len(self.items) - len(shown))]
+
+
+def _has_family(results, family):
+    return any(c.family == family for c in results.cases.values())
+
+
+def _values(cases, metric, scale=1.0):
+    """Medians and error bars (clipped so a log axis never goes below zero)."""
+    med = [c.median(metric) * scale for c in cases]
+    sd = [(c.stddev(metric) or 0.0) * scale for c in cases]
+    return med, [[min(s, m * 0.95) for s, m in zip(sd, med)], sd]
+
+
+def _rate_values(cases, metric=TIME, per=1e9):
+    """Rates (per second) from ns per operation; stddev by first-order propagation."""
+    med = [per / c.median(metric) for c in cases]
+    sd = [r * (c.stddev(metric) or 0.0) / c.median(metric) for r, c in zip(med, cases)]
+    return med, [[min(s, m * 0.95) for s, m in zip(sd, med)], sd]
+
+
+def _bar_labels(ax, bars, texts):
+    for bar, text in zip(bars, texts):
+        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    xytext=(0, 4), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=8)
+
+
+def _bytes(n):
+    if n < 1024:
+        return "%.0f B" % n
+    return "%.3g KiB" % (n / 1024) if n < 1024 * 1024 else "%.3g MiB" % (n / 1024 / 1024)
+
+
+def _log_headroom(ax, factor=4.0):
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi * factor)
+
+
+def _bars(ax, names, values, errors, colours, hatches=None):
+    x = list(range(len(names)))
+    bars = ax.bar(x, values, yerr=errors, color=colours, capsize=4, edgecolor="black",
+                  linewidth=0.6, error_kw={"elinewidth": 1, "ecolor": "black"})
+    for bar, hatch in zip(bars, hatches or []):
+        bar.set_hatch(hatch)
+    ax.set_xticks(x)
+    ax.set_xticklabels(names)
+    return bars
+
+
+# ---- 1: ns per switch -----------------------------------------------------------------
+def switch(results, colours):
+    fig, (ax,) = new_figure(width=9.5)
+    missing = Missing()
+    names, cases, fills, hatches = [], [], [], []
+    for port in results.ports():
+        case = missing.check(results, "switch/" + port)
+        if case:
+            names.append(port)
+            cases.append(case)
+            fills.append(colours[port])
+            hatches.append("")
+    for name, text in SWITCH_BASELINES:
+        case = missing.check(results, name)
+        if case:
+            names.append("baseline:\n" + text)
+            cases.append(case)
+            fills.append("#d9d9d9")
+            hatches.append("//")
+    if cases:
+        med, err = _values(cases, TIME)
+        bars = _bars(ax, names, med, err, fills, hatches)
+        texts = []
+        for case, m in zip(cases, med):
+            text = duration(m)
+            r = ratio(results, case.name)
+            if r is not None:
+                text += "\n%.2f× %s" % (r, baseline_of(case.name)[0].replace("baseline_", ""))
+            texts.append(text)
+        ax.set_yscale("log")
+        _log_headroom(ax)
+        _bar_labels(ax, bars, texts)
+        ax.set_ylabel("ns per switch (log scale; median, error bar = stddev)")
+    else:
+        no_data(ax, "no switch/<port> or baseline cases")
+    finish(fig, "Cost of one switch between two greenlets, per port and raw baselines",
+           results, missing.summary())
+    return fig, missing.summary()
+
+
+# ---- 2: switch cost vs live stack depth -----------------------------------------------
+def switch_depth(results, colours):
+    fig, (ax,) = new_figure(width=9.5)
+    missing = Missing()
+    if not _has_family(results, "switch_depth"):
+        missing.family("switch_depth")
+        no_data(ax, "no switch_depth/<port>/<KiB> cases")
+    else:
+        depths = sorted(set(DEPTHS) | {int(c.parts[2]) for c in results.family("switch_depth")
+                                       if len(c.parts) == 3 and c.parts[2].isdigit()})
+        xpos = {d: i for i, d in enumerate(depths)}
+        for port in results.ports():
+            points = [(d, missing.check(results, "switch_depth/%s/%d" % (port, d))) for d in depths]
+            points = [(d, c) for d, c in points if c]
+            if not points:
+                continue
+            med, err = _values([c for _, c in points], TIME)
+            ax.errorbar([xpos[d] for d, _ in points], med, yerr=err, color=colours[port],
+                        marker="o", capsize=3, linewidth=2, label=port)
+        ax.set_xticks(range(len(depths)))
+        ax.set_xticklabels(["%d KiB" % d for d in depths])
+        ax.set_xlabel("live stack under each of the two switching greenlets")
+        ax.set_yscale("log")
+        ax.set_ylabel("ns per switch (log scale; median ± stddev)")
+        if ax.get_lines():
+            ax.legend(title="port", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    finish(fig, "Switch cost vs live stack depth (stack copying pays per byte)",
+           results, missing.summary())
+    return fig, missing.summary()
+
+
+# ---- 3: memory per greenlet and the largest count held -----------------------------------
+def memory(results, colours):
+    fig, (left, right) = new_figure(ncols=2, width=13)
+    missing = Missing()
+    ports = results.ports()
+
+    got = [(p, missing.check(results, "memory/" + p, "bytes_per_greenlet")) for p in ports]
+    got = [(p, c) for p, c in got if c]
+    if got:
+        med, err = _values([c for _, c in got], "bytes_per_greenlet", 1 / 1024)
+        bars = _bars(left, [p for p, _ in got], med, err, [colours[p] for p, _ in got])
+        left.set_yscale("log")
+        _log_headroom(left)
+        _bar_labels(left, bars, [_bytes(m * 1024) for m in med])
+        left.set_ylabel("KiB of RSS per suspended greenlet (log scale)")
+    else:
+        no_data(left, "no memory/<port> cases")
+    left.set_title("Memory per suspended greenlet")
+
+    got = [(p, missing.check(results, "max_greenlets/" + p, "max_greenlets")) for p in ports]
+    got = [(p, c) for p, c in got if c]
+    if got:
+        med, err = _values([c for _, c in got], "max_greenlets")
+        bars = _bars(right, [p for p, _ in got], med, err, [colours[p] for p, _ in got])
+        right.set_yscale("log")
+        _log_headroom(right, 8)
+        _bar_labels(right, bars, ["%s\nlimit:\n%s" % (human(m), c.label or "not named")
+                                  for m, (_, c) in zip(med, got)])
+        right.set_ylabel("greenlets held at once (log scale)")
+    else:
+        no_data(right, "no max_greenlets/<port> cases")
+    right.set_title("Largest number of greenlets held, and the limit hit")
+    finish(fig, "Memory: what a suspended greenlet costs, and how many fit", results,
+           missing.summary())
+    return fig, missing.summary()
+
+
+# ---- 4 and 5: echo over loopback --------------------------------------------------------
+def _echo(results, colours, metric, title, ylabel, logy, scale=1.0, fmt=None,
+          baseline_role="the ceiling"):
+    fig, (ax,) = new_figure(width=10.5)
+    missing = Missing()
+    if not _has_family(results, "echo") and not _has_family(results, "baseline_echo"):
+        missing.family("echo")
+        no_data(ax, "no echo/<port>/<loop>/<conns> cases")
+    else:
+        conns = sorted(set(CONNS) | {int(c.parts[-1]) for c in results.family("echo")
+                                     if c.parts[-1].isdigit()})
+        lines = [("baseline_echo/%s" % loop, BASELINE_COLOUR, loop, 3.2) for loop in LOOPS]
+        lines += [("echo/%s/%s" % (port, loop), colours[port], loop, 2.0)
+                  for port in results.ports() for loop in LOOPS]
+        for prefix, colour, loop, width in lines:
+            points = [(n, missing.check(results, "%s/%d" % (prefix, n), metric)) for n in conns]
+            points = [(n, c) for n, c in points if c]
+            if not points:
+                continue
+            med, err = _values([c for _, c in points], metric, scale)
+            ax.errorbar([n for n, _ in points], med, yerr=err, color=colour,
+                        linestyle=loop_style(loop), linewidth=width, marker="o", markersize=4,
+                        capsize=3, alpha=0.9 if width < 3 else 0.55)
+        ax.set_xscale("log")
+        ax.set_xticks(conns)
+        ax.set_xticklabels([str(n) for n in conns])
+        ax.set_xlabel("concurrent connections (log scale; 64-byte messages over loopback)")
+        if logy:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+        if fmt:
+            ax.yaxis.set_major_formatter(FuncFormatter(fmt))
+        ax.set_ylabel(ylabel)
+        handles = [Line2D([], [], color=colours[p], linewidth=2, label=p) for p in results.ports()]
+        handles += [Line2D([], [], color=BASELINE_COLOUR, linewidth=3.2, alpha=0.55,
+                           label="plain callback echo\n(no greenlets: %s)" % baseline_role),
+                    Line2D([], [], color="black", linestyle=loop_style("libev"), label="libev"),
+                    Line2D([], [], color="black", linestyle=loop_style("libuv"), label="libuv")]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    finish(fig, title, results, missing.summary())
+    return fig, missing.summary()
+
+
+def echo_throughput(results, colours):
+    return _echo(results, colours, "round_trips_per_s",
+                 "Echo: round trips per second vs concurrent connections",
+                 "round trips per second (median ± stddev)", logy=False,
+                 fmt=lambda v, _: human(v))
+
+
+def echo_p99(results, colours):
+    return _echo(results, colours, "p99_us",
+                 "Echo: 99th percentile round-trip latency vs concurrent connections",
+                 "p99 round-trip latency (log scale)", logy=True, fmt=_us_tick,
+                 baseline_role="the floor")
+
+
+def _us_tick(us, _pos=None):
+    for div, unit in ((1e6, "s"), (1e3, "ms")):
+        if us >= div:
+            return "%g %s" % (us / div, unit)
+    return "%g µs" % us
+
+
+# ---- 6: rates: lifecycle, hub sleep(0), hub timers -----------------------------------------
+def _grouped(ax, results, colours, missing, groups, per_op):
+    """Bars grouped by `groups` [(group label, name pattern with {port})], coloured by port."""
+    ports = results.ports()
+    width = 0.8 / max(1, len(ports))
+    drawn = False
+    for i, port in enumerate(ports):
+        xs, cases = [], []
+        for g, (_, pattern) in enumerate(groups):
+            case = missing.check(results, pattern.format(port=port))
+            if case:
+                xs.append(g + (i - (len(ports) - 1) / 2) * width)
+                cases.append(case)
+        if cases:
+            med, err = _rate_values(cases)
+            bars = ax.bar(xs, med, width, yerr=err, color=colours[port], edgecolor="black",
+                          linewidth=0.6, capsize=2, label=port, error_kw={"elinewidth": 1})
+            for bar, m in zip(bars, med):
+                ax.annotate(human(m), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                            xytext=(0, 6), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=7, rotation=90)
+            drawn = True
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([g for g, _ in groups])
+    ax.set_yscale("log")
+    if drawn:
+        _log_headroom(ax, 6)
+    ax.set_ylabel(per_op + " per second (log scale)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
+    return drawn
+
+
+def rates(results, colours):
+    fig, axes = new_figure(ncols=3, width=17, height=5.6)
+    missing = Missing()
+    panels = [
+        ("lifecycle", "Create + run + destroy", "greenlets", [("", "lifecycle/{port}")]),
+        ("hub_sleep0", "Hub: sleep(0) round robin", "switches",
+         [("%s\n%d greenlets" % (loop, n), "hub_sleep0/{port}/%s/%d" % (loop, n))
+          for loop in LOOPS for n in SLEEP_N]),
+        ("hub_timers", "Hub: timer armed, fired, greenlet resumed", "timers",
+         [(loop, "hub_timers/{port}/%s" % loop) for loop in LOOPS]),
+    ]
+    for ax, (family, title, unit, groups) in zip(axes, panels):
+        ax.set_title(title)
+        if not _has_family(results, family):
+            missing.family(family)
+            no_data(ax, "no %s cases" % family)
+            continue
+        _grouped(ax, results, colours, missing, groups, unit)
+        if family == "lifecycle":
+            ax.set_xticks([])
+    fig.legend(handles=[Patch(facecolor=colours[p], edgecolor="black", label=p)
+                        for p in results.ports()], loc="upper center", ncol=8,
+               bbox_to_anchor=(0.5, 0.945), title=None)
+    finish(fig, "Rates: greenlet lifecycle and hub scheduling (higher is better)", results,
+           missing.summary(), top=0.9)
+    return fig, missing.summary()
+
+
+# file stem -> drawing function, in the order of the report
+CHARTS = [
+    ("switch", switch, "Cost of one switch"),
+    ("switch_depth", switch_depth, "Switch cost vs live stack depth"),
+    ("memory", memory, "Memory per greenlet and the largest count held"),
+    ("echo_throughput", echo_throughput, "Echo round trips per second"),
+    ("echo_p99", echo_p99, "Echo p99 latency"),
+    ("rates", rates, "Lifecycle and hub rates"),
+]
