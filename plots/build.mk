@@ -1,7 +1,9 @@
 # plots/build.mk — charts, report and comparison from results files (included by the top Makefile).
 #
-#   make plots [RESULTS=file.json]   redraw the six charts into plots/out/ (PNG, SVG) and write
-#                                    the report beside the results (results/latest.md); no run
+#   make plots [RESULTS=file.json]   redraw the six charts (PNG, SVG) and the report beside the
+#                                    results (results/latest.md); no run. Charts of
+#                                    results/latest.json go to plots/out/, of any other
+#                                    results/<name>.json to plots/out/<name>/
 #   make compare A=a.json B=b.json   per-case ratios B/A between two results files
 #   make plots-selftest              the self-test on the fixtures (part of `make test`)
 #
@@ -9,11 +11,10 @@
 
 PLOTS_PYTHON ?= /usr/bin/python3
 RESULTS      ?= results/latest.json
-PLOTS_OUT    ?= plots/out
 
 .PHONY: plots compare plots-selftest
 plots:
-	@$(PLOTS_PYTHON) plots/plot.py '$(RESULTS)' --out '$(PLOTS_OUT)'
+	@$(PLOTS_PYTHON) plots/plot.py '$(RESULTS)'
 
 compare:
 	@test -n '$(A)' && test -n '$(B)' || \

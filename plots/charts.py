@@ -36,6 +36,8 @@ class Missing:
             self.items.append("%s (failed: %s)" % (name, case.error[:80]))
         elif not case.has(metric):
             self.items.append("%s (no %s)" % (name, metric))
+        elif not case.median(metric) > 0:  # nothing to draw on a log axis or as a rate
+            self.items.append("%s (%s = %g)" % (name, metric, case.median(metric)))
         else:
             return case
         return None

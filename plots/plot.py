@@ -4,7 +4,9 @@
 usage: /usr/bin/python3 plots/plot.py [RESULTS.json] [--out DIR] [--report FILE.md | --no-report]
 
   RESULTS.json   default results/latest.json
-  --out DIR      where the charts go (PNG and SVG), default plots/out/
+  --out DIR      where the charts go (PNG and SVG); default plots/out/ for results/latest.json
+                 (the charts the README shows), plots/out/<name>/ for any other results file,
+                 so drawing a QUICK or older run never replaces the reference charts
   --report FILE  default: next to the results file, same name, .md (results/latest.md)
 
 Draws whatever the file has: absent or failed cases are named on the chart, in the report and
@@ -50,7 +52,7 @@ def draw(res, out_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("results", nargs="?", default=os.path.join(ROOT, "results", "latest.json"))
-    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--out")
     ap.add_argument("--report")
     ap.add_argument("--no-report", action="store_true")
     args = ap.parse_args(argv)
@@ -69,6 +71,10 @@ def main(argv=None):
               file=sys.stderr)
         return 1
 
+    if not args.out:
+        stem = os.path.splitext(os.path.basename(args.results))[0]
+        latest = os.path.abspath(args.results) == os.path.join(ROOT, "results", "latest.json")
+        args.out = os.path.join(HERE, "out") if latest else os.path.join(HERE, "out", stem)
     drawn, missing, _ = draw(res, args.out)
     for stem, lacks in missing.items():
         if lacks:

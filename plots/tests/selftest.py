@@ -182,6 +182,15 @@ def test_partial(out):
     check("...the report too", "_No hub_sleep0 cases in this results file._" in text
           and "QUICK run" in text)
 
+    zero = copy.deepcopy(doc)
+    for b in zero["benchmarks"]:
+        if results.case_name(b) == "echo/asm_separate/libev/1":
+            b["round_trips_per_s"] = b["p99_us"] = 0.0
+    path = write_json(out + "/zero.json", zero)
+    status, err = run_plot([path, "--out", out + "/zero", "--no-report"])
+    check("a zero where a log axis needs a positive value is named, not drawn",
+          status == 0 and "echo/asm_separate/libev/1 (p99_us = 0)" in err, err)
+
     bare = {"benchmarks": [b for b in doc["benchmarks"] if b["name"].startswith("switch/")]}
     path = write_json(out + "/bare.json", bare)
     status, err = run_plot([path, "--out", out + "/bare", "--no-report"])
