@@ -3,7 +3,7 @@
 #   make                        build every port (release) and its conformance runner
 #   make test                   deps, build, conformance on every port, also under ASan+UBSan
 #   make conformance PORT=name  check one port (add SAN=1 for the sanitizer build)
-#   make bench                  deps, build, run the benchmark harness
+#   make bench                  deps, build, run the benchmark harness (QUICK=1, PORTS=, FILTER=)
 #   make deps                   install the Debian packages the project needs
 #   make clean
 #
@@ -44,13 +44,13 @@ CONF_LIBS_release :=
 CONF_LIBS_asan    :=
 CONF_LDLIBS       :=
 TEST_EXTRA        :=
+# Object path of source(s) $(2) in variant $(1); defined before the fragments use it.
+obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 -include $(wildcard hub/build.mk harness/build.mk plots/build.mk)
 
 CORE_SRC := $(wildcard core/*.c) $(ARCH_ASM)
 CONF_SRC := $(wildcard conformance/*.c)
 PORT_SRC  = $(wildcard impl/$(1)/*.c impl/$(1)/*.S)
-
-obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 
 .PHONY: all build test conformance bench deps clean check-port valgrind
 all: build
@@ -131,11 +131,12 @@ valgrind: $(RELEASE_BINS)
 	echo "make valgrind: every port clean"
 
 # ---- benchmarks ----------------------------------------------------------------------
+# harness/build.mk: QUICK=1 smoke run, PORTS="a b" / FILTER=regex narrow it.
 bench: deps build
-	@echo "make bench: the benchmark harness is not written yet (issue: harness); the ports build." >&2
+	@$(MAKE) --no-print-directory bench-run
 
 # ---- dependencies --------------------------------------------------------------------
-DEB_PACKAGES := libev-dev libuv1-dev libbenchmark-dev python3-matplotlib
+DEB_PACKAGES := libev-dev libuv1-dev libbenchmark-dev python3-matplotlib jq
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

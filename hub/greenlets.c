@@ -1,0 +1,204 @@
+/* greenlets.c — greenlets started by the hub: spawn, join, get, kill, and their handle.
+ * The hub is their parent, so their result (or error) arrives at the hub's pending
+ * switch; the wrapper names the dying greenlet first (hub->dying). */
+#include <stdlib.h>
+#include "hub_internal.h"
+
+static void *greenlet_main(void *arg)
+{
+    hub_greenlet *g = arg;
+    void *result = g->fn(g->arg);
+    /* Nothing runs between here and the switch that hands `result` (or the error the
+     * function raised) to the hub: hub__after_switch() records it for g. */
+    g->hub->dying = g;
+    return result;
+}
+
+void hub__greenlet_unref(hub_greenlet *g)
+{
+    if (--g->refs == 0)
+        free(g);
+}
+
+static void start(hub__hub *h, hub__cb *cb)
+{
+    hub_greenlet *g = hub__container_of(cb, hub_greenlet, start);
+    g->started = 1;
+    void *value;
+    int rc = gl_switch(g->gl, g, &value);
+    hub__after_switch(h, rc, value);
+}
+
+static void start_due(hub__hub *h, hub__timer *t)
+{
+    hub__cb_queue(h, &hub__container_of(t, hub_greenlet, start_timer)->start);
+}
+
+static void kill_now(hub__hub *h, hub__cb *cb)
+{
+    hub_greenlet *g = hub__container_of(cb, hub_greenlet, kill);
+    if (g->dead)
+        return;
+    void *value;
+    int rc = gl_throw_r(g->gl, &value, GL_EEXIT, NULL, "killed by hub_kill");
+    hub__after_switch(h, rc, value);
+}
+
+static int spawn(hub_greenlet **out, double delay, gl_run_fn fn, void *arg)
+{
+    if (out)
+        *out = NULL;
+    if (!fn)
+        return hub__fail(GL_EINVAL, NULL, "hub_spawn: the function is NULL");
+    hub__hub *h = hub__get(1);
+    if (!h)
+        return gl_last_error()->code;
+    hub_greenlet *g = calloc(1, sizeof *g);
+    if (!g)
+        return hub__fail(GL_ENOMEM, NULL, "hub_spawn: out of memory");
+    g->hub = h;
+    g->fn = fn;
+    g->arg = arg;
+    g->refs = out ? 2 : 1;
+    g->start.fn = start;
+    g->start_timer.fire = start_due;
+    g->kill.fn = kill_now;
+    int rc = gl_new(&g->gl, greenlet_main, h->greenlet);
+    if (rc != GL_OK) {
+        free(g);
+        return rc; /* gl_new recorded why */
+    }
+    gl_set_userdata(g->gl, g);
+    if (delay < 0) {
+        hub__cb_queue(h, &g->start);
+    } else if ((rc = hub__timer_start(h, &g->start_timer, delay)) != HUB_OK) {
+        gl_destroy(g->gl);
+        free(g);
+        return rc;
+    }
+    h->live_greenlets++;
+    if (out)
+        *out = g;
+    return HUB_OK;
+}
+
+int hub_spawn(hub_greenlet **out, gl_run_fn fn, void *arg) { return spawn(out, -1, fn, arg); }
+
+int hub_spawn_later(hub_greenlet **out, double seconds, gl_run_fn fn, void *arg)
+{
+    if (seconds < 0)
+        return hub__fail(GL_EINVAL, NULL, "hub_spawn_later: negative delay %g", seconds);
+    return spawn(out, seconds, fn, arg);
+}
+
+int hub_greenlet_release(hub_greenlet *g)
+{
+    if (!g)
+        return hub__fail(GL_EINVAL, NULL, "hub_greenlet_release: NULL");
+    hub__greenlet_unref(g);
+    return HUB_OK;
+}
+
+hub_greenlet *hub_current(void)
+{
+    hub__hub *h = hub__get(0);
+    gl_greenlet *self = gl_current();
+    if (!h || self == h->greenlet || gl_parent(self) != h->greenlet)
+        return NULL;
+    return gl_userdata(self);
+}
+
+int hub_greenlet_started(const hub_greenlet *g) { return g && g->started; }
+int hub_greenlet_dead(const hub_greenlet *g) { return g && g->dead; }
+int hub_greenlet_successful(const hub_greenlet *g) { return g && g->dead && !g->failed; }
+void *hub_greenlet_value(const hub_greenlet *g) { return g && g->dead ? g->value : NULL; }
+const gl_error *hub_greenlet_error(const hub_greenlet *g) { return g && g->failed ? &g->error : NULL; }
+gl_greenlet *hub_greenlet_gl(const hub_greenlet *g) { return g ? g->gl : NULL; }
+
+int hub_join(hub_greenlet *g, double timeout)
+{
+    if (!g)
+        return hub__fail(GL_EINVAL, NULL, "hub_join: greenlet is NULL");
+    hub__hub *h = hub__for(g->hub, "hub_join");
+    if (!h)
+        return gl_last_error()->code;
+    if (g->dead)
+        return HUB_OK;
+    if (g->gl == gl_current())
+        return hub__fail(GL_EINVAL, NULL, "hub_join: a greenlet cannot join itself");
+    if (timeout == 0)
+        return hub__fail(HUB_ETIMEOUT, NULL, "hub_join: the greenlet is not dead");
+    hub__waiter *w = hub__waiter_new(h);
+    if (!w)
+        return GL_ENOMEM;
+    hub__waitq_push(&g->joiners, w);
+    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
+    if (rc == HUB_OK)
+        rc = hub__block(h, w);
+    hub__waiter_free(h, w);
+    return rc;
+}
+
+int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout)
+{
+    if (!gs && n)
+        return hub__fail(GL_EINVAL, NULL, "hub_joinall: the array is NULL");
+    double end = timeout < 0 ? -1 : hub_now() + timeout;
+    for (size_t i = 0; i < n; i++) {
+        double left = HUB_FOREVER;
+        if (end >= 0) {
+            left = end - hub_now();
+            if (left < 0)
+                left = 0;
+        }
+        int rc = hub_join(gs[i], left);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
+
+int hub_get(hub_greenlet *g, double timeout, void **value)
+{
+    if (value)
+        *value = NULL;
+    int rc = hub_join(g, timeout);
+    if (rc != HUB_OK)
+        return rc;
+    if (g->failed)
+        return hub__fail(g->error.code, g->error.data, "%s", g->error.message);
+    if (value)
+        *value = g->value;
+    return HUB_OK;
+}
+
+int hub_kill_nowait(hub_greenlet *g)
+{
+    if (!g)
+        return hub__fail(GL_EINVAL, NULL, "hub_kill: greenlet is NULL");
+    hub__hub *h = hub__for(g->hub, "hub_kill");
+    if (!h)
+        return gl_last_error()->code;
+    if (g->dead)
+        return HUB_OK;
+    if (!g->started) {
+        /* gevent cancels the start: the function never runs, and it is dead now. */
+        hub__cb_cancel(h, &g->start);
+        hub__timer_stop(h, &g->start_timer);
+        g->refs++; /* the death below drops the hub's reference */
+        h->dying = g;
+        hub__after_switch(h, GL_OK, NULL);
+        hub__greenlet_unref(g);
+        return HUB_OK;
+    }
+    hub__cb_queue(h, &g->kill);
+    return HUB_OK;
+}
+
+int hub_kill(hub_greenlet *g, double timeout)
+{
+    if (g && g->gl && g->gl == gl_current())
+        return hub__fail(GL_EEXIT, NULL, "hub_kill: the greenlet killed itself");
+    int rc = hub_kill_nowait(g);
+    return rc != HUB_OK ? rc : hub_join(g, timeout);
+}

@@ -1,0 +1,184 @@
+/*
+ * hub_internal.h — the hub's own structures, shared by the files of hub/.
+ *
+ * Everything here lives on the heap: on a stack-copying port, a suspended greenlet's
+ * stack is not where its locals were, so the hub never keeps a pointer into one.
+ */
+#ifndef HUB_INTERNAL_H
+#define HUB_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hub.h"
+#include "loop.h"
+
+#define hub__container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+typedef struct hub__hub hub__hub;
+
+/* ---- callbacks: the FIFO the hub runs ------------------------------------------------ */
+
+typedef struct hub__cb hub__cb;
+typedef void (*hub__cb_fn)(hub__hub *h, hub__cb *cb);
+struct hub__cb {
+    hub__cb *prev, *next; /* both NULL when not queued */
+    hub__cb_fn fn;
+};
+
+void hub__cb_queue(hub__hub *h, hub__cb *cb);  /* at the tail; no-op if queued */
+void hub__cb_cancel(hub__hub *h, hub__cb *cb); /* no-op if not queued */
+static inline int hub__cb_queued(const hub__cb *cb) { return cb->prev != NULL; }
+
+/* ---- timers: a binary heap on (deadline, sequence) ----------------------------------- */
+
+typedef struct hub__timer hub__timer;
+typedef void (*hub__timer_fn)(hub__hub *h, hub__timer *t);
+struct hub__timer {
+    int64_t deadline; /* ns, hub__now_ns() clock */
+    uint64_t seq;     /* ties fire in the order they were armed */
+    size_t slot;      /* heap index + 1; 0 = not armed */
+    hub__timer_fn fire;
+};
+
+int64_t hub__now_ns(void);
+/* Arm `t` to fire `seconds` from now (fresh clock). GL_ENOMEM if the heap cannot grow. */
+int hub__timer_start(hub__hub *h, hub__timer *t, double seconds);
+void hub__timer_stop(hub__hub *h, hub__timer *t);
+/* Fire (in deadline order) every timer due at `now`; a fired timer is disarmed. */
+void hub__timers_run(hub__hub *h, int64_t now);
+/* The earliest deadline, or -1 if no timer is armed. */
+int64_t hub__timers_next(const hub__hub *h);
+
+/* ---- waiters: one blocked call of one greenlet --------------------------------------- */
+
+typedef struct hub__waiter hub__waiter;
+typedef struct hub__waitq {
+    hub__waiter *head, *tail;
+    size_t count;
+} hub__waitq;
+
+enum { HUB__WAITING = 0, HUB__RESOLVED = 1 };
+
+struct hub__waiter {
+    hub__waiter *prev, *next;
+    hub__waitq *q;           /* the queue it is in, or NULL */
+    gl_greenlet *greenlet;   /* who waits */
+    int state;               /* HUB__WAITING until resolved (then its resume is queued) */
+    int code;                /* HUB_OK, or the error to throw into it */
+    void *value;             /* what it receives (an item, a permit, ...) */
+    hub__timer timer;        /* its own timeout, if any */
+    int timeout_code;        /* the code its own timeout resolves it with */
+    double timeout_seconds;
+    hub__cb resume;          /* switches (or throws) into `greenlet` */
+    char message[96];        /* for an error resolution */
+};
+
+hub__waiter *hub__waiter_new(hub__hub *h);
+/* Unlink from its queue, disarm its timer, cancel a queued resume, free. */
+void hub__waiter_free(hub__hub *h, hub__waiter *w);
+/* Arm w's own timeout (negative: none) that resolves it with `code`. */
+int hub__waiter_timeout(hub__hub *h, hub__waiter *w, double seconds, int code);
+/* Wake w once: remove it from its queue, stop its timer, queue its resume (a switch
+ * for HUB_OK, a throw of `code` otherwise). Later resolutions are ignored. */
+void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
+/* Switch to the hub until w is resumed. HUB_OK when resolved with HUB_OK; otherwise the
+ * error thrown into the caller (its own timeout, a kill, ...), or HUB_EINVALIDSWITCH.
+ * The caller frees w afterwards, and checks w->state/code to undo a grant it will not
+ * use. HUB_EBLOCKING from the hub itself (w untouched). */
+int hub__block(hub__hub *h, hub__waiter *w);
+
+void hub__waitq_push(hub__waitq *q, hub__waiter *w);
+void hub__waitq_remove(hub__waitq *q, hub__waiter *w);
+static inline hub__waiter *hub__waitq_first(const hub__waitq *q) { return q->head; }
+
+/* ---- greenlets ---------------------------------------------------------------------------- */
+
+struct hub_greenlet {
+    hub__hub *hub;
+    gl_greenlet *gl;          /* NULL once dead */
+    gl_run_fn fn;
+    void *arg;
+    int refs;                 /* the caller's + the hub's (until dead) */
+    unsigned char started, dead, failed;
+    void *value;
+    gl_error error;
+    hub__cb start;            /* queued by spawn */
+    hub__timer start_timer;   /* armed by spawn_later */
+    hub__cb kill;             /* queued by kill */
+    hub__waitq joiners;
+    hub_timeout *timeouts;    /* started by it and not cancelled */
+};
+
+void hub__greenlet_unref(hub_greenlet *g);
+
+/* ---- timeouts ------------------------------------------------------------------------- */
+
+struct hub_timeout {
+    hub__hub *hub;
+    gl_greenlet *owner;       /* NULL once its owner died */
+    hub_greenlet *owner_hg;   /* owner's handle, when a hub greenlet */
+    hub_timeout *prev, *next; /* in owner_hg->timeouts */
+    double seconds;
+    hub__timer timer;
+    hub__cb raise;
+};
+
+/* The owner died: nothing may be thrown into it any more. */
+void hub__timeouts_orphan(hub_greenlet *g);
+
+/* ---- I/O -------------------------------------------------------------------------------- */
+
+typedef struct hub__io {
+    hub__hub *hub;
+    int fd;
+    int events;               /* HUB__READ | HUB__WRITE the backend watches */
+    int always_ready;         /* a regular file: poll would refuse it */
+    hub__waitq readers, writers;
+    void *backend;            /* the backend's watcher */
+} hub__io;
+
+/* ---- the hub ---------------------------------------------------------------------------- */
+
+struct hub__hub {
+    gl_greenlet *greenlet;    /* runs hub__run */
+    gl_greenlet *main;        /* its parent: gets HUB_ELOOPEXIT */
+    const hub__loop_ops *ops;
+    void *loop;
+    hub__cb fifo;             /* sentinel of the callback FIFO */
+    size_t fifo_count;
+    hub__timer **heap;
+    size_t heap_len, heap_cap;
+    uint64_t timer_seq;
+    hub__io **ios;            /* by fd */
+    size_t ios_cap;
+    size_t io_waiters;        /* greenlets waiting on descriptors */
+    hub_greenlet *dying;      /* set by a hub greenlet right before its function ends */
+    size_t live_greenlets;    /* spawned and not dead */
+    int destroying;
+    hub__waiter *free_waiters;
+};
+
+/* This thread's hub; created if `create` (NULL with the error recorded on failure). */
+hub__hub *hub__get(int create);
+/* hub__get(1), plus "object belongs to this thread's hub" check; NULL + error if not. */
+hub__hub *hub__for(hub__hub *owner, const char *what);
+
+/* After any switch or throw made by the hub: record a greenlet that just died. */
+void hub__after_switch(hub__hub *h, int rc, void *value);
+
+/* The hub greenlet's own code: the loop. */
+void *hub__run(void *arg);
+
+/* Records `code` with a message as the calling greenlet's last error; returns code. */
+int hub__fail(int code, void *data, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* HUB_ESYS with errno `err`: "<what>: strerror". */
+int hub__fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Backends. */
+extern const hub__loop_ops hub__loop_libev;
+extern const hub__loop_ops hub__loop_libuv;
+
+#endif /* HUB_INTERNAL_H */

@@ -1,0 +1,38 @@
+/*
+ * loop.h — the small interface a loop backend implements (one file per backend, as
+ * Redis ae.c / libev backends). The hub keeps its own callback FIFO and timer heap, so
+ * ordering is the hub's and identical on every backend; a backend only watches
+ * descriptors and sleeps until one is ready or a timeout passes.
+ */
+#ifndef HUB_LOOP_H
+#define HUB_LOOP_H
+
+#include <stdint.h>
+
+enum { HUB__READ = 1, HUB__WRITE = 2 };
+
+struct hub__io;
+
+typedef struct hub__loop_ops {
+    const char *name;
+    /* Make a loop; 0 or an errno value. */
+    int (*create)(void **loop);
+    /* Free the loop (no descriptor watched any more). */
+    void (*destroy)(void *loop);
+    /* Prepare io->backend for io->fd; 0 or an errno value (EPERM: the descriptor
+     * cannot be polled, e.g. a regular file). */
+    int (*io_init)(void *loop, struct hub__io *io);
+    /* Watch `events` (HUB__READ|HUB__WRITE) on the descriptor; 0 stops watching. */
+    void (*io_set)(void *loop, struct hub__io *io, int events);
+    /* Stop and free io->backend (may finish later, from the loop). */
+    void (*io_free)(void *loop, struct hub__io *io);
+    /* Wait for descriptor events up to `timeout_ns` (0: only what is ready now; < 0:
+     * no limit), calling hub__io_ready() for each ready descriptor. */
+    void (*poll)(void *loop, int64_t timeout_ns);
+} hub__loop_ops;
+
+/* Called by a backend from poll(): `events` became ready on io (err: an errno value
+ * the backend reported for the descriptor, or 0). */
+void hub__io_ready(struct hub__io *io, int events, int err);
+
+#endif /* HUB_LOOP_H */

@@ -1,0 +1,111 @@
+/* loop_libev.c — the hub's loop backend on libev: one ev_io per descriptor, one
+ * ev_timer that bounds a blocking poll. */
+#include <errno.h>
+#include <stdlib.h>
+#include <ev.h>
+#include "hub_internal.h"
+
+typedef struct {
+    struct ev_loop *ev;
+    ev_timer wakeup; /* only there to end ev_run(EVRUN_ONCE) in time */
+} libev_loop;
+
+typedef struct {
+    ev_io w;
+    hub__io *io;
+} libev_io;
+
+static int libev_create(void **out)
+{
+    libev_loop *l = calloc(1, sizeof *l);
+    if (!l)
+        return ENOMEM;
+    l->ev = ev_loop_new(EVFLAG_AUTO);
+    if (!l->ev) {
+        free(l);
+        return EIO;
+    }
+    *out = l;
+    return 0;
+}
+
+static void libev_destroy(void *loop)
+{
+    libev_loop *l = loop;
+    ev_timer_stop(l->ev, &l->wakeup);
+    ev_loop_destroy(l->ev);
+    free(l);
+}
+
+static void libev_io_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+    (void)ev;
+    libev_io *x = (libev_io *)w;
+    int events = (revents & EV_READ ? HUB__READ : 0) | (revents & EV_WRITE ? HUB__WRITE : 0);
+    /* libev reports a descriptor it cannot watch (closed behind its back) as EV_ERROR. */
+    hub__io_ready(x->io, events, revents & EV_ERROR ? EBADF : 0);
+}
+
+static int libev_io_init(void *loop, hub__io *io)
+{
+    (void)loop;
+    libev_io *x = calloc(1, sizeof *x);
+    if (!x)
+        return ENOMEM;
+    x->io = io;
+    ev_io_init(&x->w, libev_io_cb, io->fd, EV_READ);
+    io->backend = x;
+    return 0;
+}
+
+static void libev_io_set(void *loop, hub__io *io, int events)
+{
+    libev_loop *l = loop;
+    libev_io *x = io->backend;
+    ev_io_stop(l->ev, &x->w);
+    if (events) {
+        ev_io_set(&x->w, io->fd, (events & HUB__READ ? EV_READ : 0) |
+                                     (events & HUB__WRITE ? EV_WRITE : 0));
+        ev_io_start(l->ev, &x->w);
+    }
+}
+
+static void libev_io_free(void *loop, hub__io *io)
+{
+    libev_loop *l = loop;
+    libev_io *x = io->backend;
+    ev_io_stop(l->ev, &x->w);
+    free(x);
+    io->backend = NULL;
+}
+
+static void libev_wakeup_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    (void)ev, (void)w, (void)revents;
+}
+
+static void libev_poll(void *loop, int64_t timeout_ns)
+{
+    libev_loop *l = loop;
+    if (timeout_ns == 0) {
+        ev_run(l->ev, EVRUN_NOWAIT);
+        return;
+    }
+    if (timeout_ns > 0) {
+        ev_now_update(l->ev);
+        ev_timer_init(&l->wakeup, libev_wakeup_cb, (ev_tstamp)timeout_ns / 1e9, 0.);
+        ev_timer_start(l->ev, &l->wakeup);
+    }
+    ev_run(l->ev, EVRUN_ONCE);
+    ev_timer_stop(l->ev, &l->wakeup);
+}
+
+const hub__loop_ops hub__loop_libev = {
+    .name = "libev",
+    .create = libev_create,
+    .destroy = libev_destroy,
+    .io_init = libev_io_init,
+    .io_set = libev_io_set,
+    .io_free = libev_io_free,
+    .poll = libev_poll,
+};

@@ -1,0 +1,125 @@
+/* loop_libuv.c — the hub's loop backend on libuv: one uv_poll_t per descriptor, one
+ * uv_timer_t that bounds a blocking poll. libuv frees handles only after uv_close()'s
+ * callback, from a later uv_run(). */
+#include <errno.h>
+#include <stdlib.h>
+#include <uv.h>
+#include "hub_internal.h"
+
+typedef struct {
+    uv_loop_t uv;
+    uv_timer_t wakeup; /* only there to end uv_run(UV_RUN_ONCE) in time */
+} libuv_loop;
+
+typedef struct {
+    uv_poll_t h;
+    hub__io *io;
+} libuv_io;
+
+static void noop_timer_cb(uv_timer_t *t) { (void)t; }
+
+static int libuv_create(void **out)
+{
+    libuv_loop *l = calloc(1, sizeof *l);
+    if (!l)
+        return ENOMEM;
+    int rc = uv_loop_init(&l->uv);
+    if (rc == 0)
+        rc = uv_timer_init(&l->uv, &l->wakeup);
+    if (rc != 0) {
+        free(l);
+        return -rc;
+    }
+    *out = l;
+    return 0;
+}
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL); /* only the wakeup timer is left: it lives in the loop struct */
+}
+
+static void libuv_destroy(void *loop)
+{
+    libuv_loop *l = loop;
+    uv_walk(&l->uv, close_any, NULL);
+    while (uv_loop_close(&l->uv) == UV_EBUSY)
+        uv_run(&l->uv, UV_RUN_NOWAIT);
+    free(l);
+}
+
+static void libuv_poll_cb(uv_poll_t *h, int status, int revents)
+{
+    libuv_io *x = (libuv_io *)h;
+    int events = (revents & UV_READABLE ? HUB__READ : 0) | (revents & UV_WRITABLE ? HUB__WRITE : 0);
+    if (status < 0)
+        events = HUB__READ | HUB__WRITE;
+    hub__io_ready(x->io, events, status < 0 ? -status : 0);
+}
+
+static int libuv_io_init(void *loop, hub__io *io)
+{
+    libuv_loop *l = loop;
+    libuv_io *x = calloc(1, sizeof *x);
+    if (!x)
+        return ENOMEM;
+    int rc = uv_poll_init(&l->uv, &x->h, io->fd);
+    if (rc != 0) {
+        free(x);
+        return -rc;
+    }
+    x->io = io;
+    io->backend = x;
+    return 0;
+}
+
+static void libuv_io_set(void *loop, hub__io *io, int events)
+{
+    (void)loop;
+    libuv_io *x = io->backend;
+    if (events)
+        uv_poll_start(&x->h, (events & HUB__READ ? UV_READABLE : 0) |
+                                 (events & HUB__WRITE ? UV_WRITABLE : 0),
+                      libuv_poll_cb);
+    else
+        uv_poll_stop(&x->h);
+}
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+static void libuv_io_free(void *loop, hub__io *io)
+{
+    (void)loop;
+    libuv_io *x = io->backend;
+    uv_poll_stop(&x->h);
+    uv_close((uv_handle_t *)&x->h, free_handle);
+    io->backend = NULL;
+}
+
+static void libuv_poll(void *loop, int64_t timeout_ns)
+{
+    libuv_loop *l = loop;
+    if (timeout_ns == 0) {
+        uv_run(&l->uv, UV_RUN_NOWAIT);
+        return;
+    }
+    if (timeout_ns > 0) {
+        /* libuv counts whole milliseconds: round up, so the poll does not end early. */
+        uv_update_time(&l->uv);
+        uv_timer_start(&l->wakeup, noop_timer_cb, (uint64_t)((timeout_ns + 999999) / 1000000), 0);
+    }
+    uv_run(&l->uv, UV_RUN_ONCE);
+    uv_timer_stop(&l->wakeup);
+}
+
+const hub__loop_ops hub__loop_libuv = {
+    .name = "libuv",
+    .create = libuv_create,
+    .destroy = libuv_destroy,
+    .io_init = libuv_io_init,
+    .io_set = libuv_io_set,
+    .io_free = libuv_io_free,
+    .poll = libuv_poll,
+};

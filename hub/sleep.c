@@ -1,0 +1,122 @@
+/* sleep.c — hub_sleep() and hub_timeout (gevent's Timeout: an error raised in the
+ * greenlet that started it, wherever that greenlet waits). */
+#include <stdlib.h>
+#include "hub_internal.h"
+
+int hub_sleep(double seconds)
+{
+    if (seconds < 0)
+        return hub__fail(GL_EINVAL, NULL, "hub_sleep: negative duration %g", seconds);
+    hub__hub *h = hub__get(1);
+    if (!h)
+        return gl_last_error()->code;
+    hub__waiter *w = hub__waiter_new(h);
+    if (!w)
+        return GL_ENOMEM;
+    int rc = HUB_OK;
+    if (seconds == 0)
+        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL); /* to the FIFO's tail: round robin */
+    else
+        rc = hub__waiter_timeout(h, w, seconds, HUB_OK);
+    if (rc == HUB_OK)
+        rc = hub__block(h, w);
+    hub__waiter_free(h, w);
+    return rc;
+}
+
+/* ---- hub_timeout ---------------------------------------------------------------------- */
+
+static void raise_now(hub__hub *h, hub__cb *cb)
+{
+    hub_timeout *t = hub__container_of(cb, hub_timeout, raise);
+    if (!t->owner)
+        return;
+    void *value;
+    /* The owner may cancel (free) t before this returns: do not touch t after. */
+    int rc = gl_throw_r(t->owner, &value, HUB_ETIMEOUT, t, "timed out after %g s", t->seconds);
+    hub__after_switch(h, rc, value);
+}
+
+static void due(hub__hub *h, hub__timer *timer)
+{
+    hub__cb_queue(h, &hub__container_of(timer, hub_timeout, timer)->raise);
+}
+
+static void unlink_owner(hub_timeout *t)
+{
+    hub_greenlet *g = t->owner_hg;
+    if (!g)
+        return;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        g->timeouts = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+    t->owner_hg = NULL;
+}
+
+int hub_timeout_start(hub_timeout **out, double seconds)
+{
+    if (!out)
+        return hub__fail(GL_EINVAL, NULL, "hub_timeout_start: `out` is NULL");
+    *out = NULL;
+    hub__hub *h = hub__get(1);
+    if (!h)
+        return gl_last_error()->code;
+    gl_greenlet *self = gl_current();
+    if (self == h->greenlet)
+        return hub__fail(HUB_EBLOCKING, NULL, "hub_timeout_start: the hub cannot time out");
+    hub_timeout *t = calloc(1, sizeof *t);
+    if (!t)
+        return hub__fail(GL_ENOMEM, NULL, "hub_timeout_start: out of memory");
+    t->hub = h;
+    t->owner = self;
+    t->seconds = seconds;
+    t->timer.fire = due;
+    t->raise.fn = raise_now;
+    if (seconds >= 0) {
+        int rc = hub__timer_start(h, &t->timer, seconds);
+        if (rc != HUB_OK) {
+            free(t);
+            return rc;
+        }
+    }
+    /* A hub greenlet is freed when it dies: its timeouts must forget it then. */
+    hub_greenlet *g = hub_current();
+    if (g) {
+        t->owner_hg = g;
+        t->next = g->timeouts;
+        if (g->timeouts)
+            g->timeouts->prev = t;
+        g->timeouts = t;
+    }
+    *out = t;
+    return HUB_OK;
+}
+
+int hub_timeout_cancel(hub_timeout *t)
+{
+    if (!t)
+        return hub__fail(GL_EINVAL, NULL, "hub_timeout_cancel: NULL");
+    hub__hub *h = hub__for(t->hub, "hub_timeout_cancel");
+    if (!h)
+        return gl_last_error()->code;
+    hub__timer_stop(h, &t->timer);
+    hub__cb_cancel(h, &t->raise);
+    unlink_owner(t);
+    free(t);
+    return HUB_OK;
+}
+
+void hub__timeouts_orphan(hub_greenlet *g)
+{
+    while (g->timeouts) {
+        hub_timeout *t = g->timeouts;
+        hub__timer_stop(t->hub, &t->timer);
+        hub__cb_cancel(t->hub, &t->raise);
+        t->owner = NULL;
+        unlink_owner(t);
+    }
+}

@@ -1,0 +1,322 @@
+/*
+ * hub.h — gevent's hub in C: a greenlet that runs an event loop (libev or libuv), and
+ * cooperative greenlets that switch to it when they would block.
+ *
+ * Written once over the greenlet API (greenlet.h), so it runs on every port.
+ *
+ * Model
+ *   Each logical thread has one hub, created the first time the thread calls into this
+ *   API. The hub is a greenlet whose parent is the thread's main greenlet. A greenlet
+ *   that would block (sleep, join, Event/Queue/Semaphore wait, I/O wait) registers
+ *   what will wake it and switches to the hub; the hub runs the loop and switches back.
+ *   Only greenlets started by hub_spawn() have the hub as parent; the main greenlet (and
+ *   any greenlet of your own) may block in the hub too.
+ *
+ * Scheduling guarantees (the same on both loop backends)
+ *   - One FIFO of callbacks runs in the hub: spawn, sleep(0), wake-ups. Spawned
+ *     greenlets first run in spawn order, and not before the spawner blocks or yields.
+ *   - hub_sleep(0) yields round robin: the caller goes to the tail of the FIFO.
+ *   - The hub runs at most HUB_CALLBACK_BUDGET callbacks (including ones queued during
+ *     the pass) before it looks at timers and I/O again, so `for (;;) hub_sleep(0);`
+ *     cannot starve a due timer.
+ *   - Timers fire in deadline order; equal deadlines in the order they were set.
+ *     A timer never fires before its deadline. Expired timers and ready I/O queue
+ *     their wake-ups at the tail of the FIFO.
+ *   - Waiters on a greenlet (join), Event, AsyncResult, Semaphore and Queue are served
+ *     in the order they started waiting. Setting an Event, putting into a Queue,
+ *     releasing a Semaphore never switches: the woken greenlets run later, in order.
+ *
+ * Errors
+ *   Like the greenlet API: every call that can fail returns an int, HUB_OK (0) or a
+ *   code; gl_last_error() then has a readable message. Codes 1..39 are the greenlet
+ *   API's, 40..99 the hub's (below), >= GL_EUSER the application's. A blocking call
+ *   also returns any error *thrown into* the waiting greenlet: GL_EEXIT when it is
+ *   killed, HUB_ETIMEOUT from a hub_timeout it started (gl_last_error()->data is then
+ *   that hub_timeout), ... The call has cleaned up; pass the code on (`return
+ *   gl_reraise();` from a greenlet's function) unless you mean to handle it.
+ *   To record the error, the hub raises it into the calling greenlet itself
+ *   (gl_throw() on the current greenlet), so a trace function sees a throw event.
+ *
+ * Time
+ *   Durations are seconds as double. HUB_FOREVER (any negative value) means no
+ *   timeout; 0 means "do not block": fail at once if the call would have to wait.
+ *
+ * Memory and the stack-copying port
+ *   Everything the hub keeps while a greenlet is suspended lives on the heap: a
+ *   stack-copying port makes pointers into a suspended greenlet's stack invalid. Your
+ *   own code must obey the same rule: pass heap or static data between greenlets,
+ *   never addresses of locals of a greenlet that will be suspended.
+ *
+ * Threads
+ *   Hub objects belong to the logical thread whose hub created them; using them from
+ *   another thread returns GL_ETHREAD.
+ */
+#ifndef HUB_H
+#define HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "greenlet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+enum {
+    HUB_OK = 0,
+    HUB_ETIMEOUT = 40,       /* a timeout expired (hub_timeout, or a call's own timeout) */
+    HUB_ELOOPEXIT = 41,      /* this operation would block forever (gevent's LoopExit) */
+    HUB_ECLOSED = 42,        /* the descriptor was closed (hub_close) while waiting on it */
+    HUB_EFULL = 43,          /* the queue is full (non-blocking put, or put timed out) */
+    HUB_EEMPTY = 44,         /* the queue is empty (non-blocking get, or get timed out) */
+    HUB_EINVALIDSWITCH = 45, /* something switched into a waiting greenlet without the hub */
+    HUB_EBUSY = 46,          /* already in use: another greenlet waits on that fd/direction,
+                                an object still has waiters, the hub is already created */
+    HUB_EBLOCKING = 47,      /* a blocking call made by the hub itself */
+    HUB_ESYS = 48,           /* an OS call failed: errno in hub_errno() */
+    HUB_ELOOP = 49,          /* unknown loop backend, or it failed to start */
+    HUB_ERELEASE = 50,       /* semaphore/lock released more times than acquired */
+    HUB_EALREADY = 51        /* an AsyncResult was already set */
+};
+
+/* No timeout. */
+#define HUB_FOREVER (-1.0)
+
+/* Callbacks the hub runs before it looks at timers and I/O again. */
+#define HUB_CALLBACK_BUDGET 1000
+
+/* A short readable name of a hub error code; other codes go to gl_strerror(). */
+const char *hub_strerror(int code);
+
+/* errno of the calling greenlet's last error if that was HUB_ESYS, else 0. */
+int hub_errno(void);
+
+/* ---- the hub and its loop ---------------------------------------------------------- */
+
+/* Choose the loop backend ("libev" or "libuv") for hubs created after this call,
+ * process-wide. Without a call, the environment variable SWITCHYARD_LOOP decides, and
+ * libev is the default. GL_EINVAL for an unknown name (NULL resets to the default). */
+int hub_set_loop(const char *name);
+
+/* Name of the backend of this thread's hub (creating the hub if needed), or NULL if
+ * the hub cannot be created (gl_last_error() says why, e.g. a bad SWITCHYARD_LOOP). */
+const char *hub_loop_name(void);
+
+/* Monotonic clock, in seconds: the clock timers are measured against. */
+double hub_now(void);
+
+/* Destroy this thread's hub and its loop, so that leak checkers see nothing. Only when
+ * nothing is left to run or wait (HUB_EBUSY otherwise, with the count in the message);
+ * not from the hub itself. A later call into the API creates a new hub. */
+int hub_destroy(void);
+
+/* ---- hub greenlets --------------------------------------------------------------------- */
+
+/*
+ * A hub_greenlet is a handle on a greenlet started by the hub, with the state gevent's
+ * Greenlet has: started, dead, value or error, the greenlets joining it.
+ *
+ * Ownership: hub_spawn() gives the caller one reference (when `out` is not NULL);
+ * give it back with hub_greenlet_release(). The hub holds its own reference until the
+ * greenlet is dead; the handle stays valid (for hub_greenlet_value() etc.) until both
+ * are gone. With out == NULL the greenlet is fire-and-forget.
+ *
+ * The function is a gl_run_fn: it receives `arg`; its return value becomes the
+ * greenlet's value; `return gl_raise(code, ...)` / `return gl_reraise();` make it fail
+ * with that error, which the hub records (and reports on stderr) and which does not
+ * stop the hub. GL_EEXIT (GreenletExit, e.g. from hub_kill) ends it successfully.
+ * The underlying gl_greenlet's parent is the hub and its user-data slot is the hub's:
+ * do not change either.
+ */
+typedef struct hub_greenlet hub_greenlet;
+
+/* Schedule fn(arg) to start in a new greenlet on the hub's next pass, after the
+ * greenlets spawned before it. Does not switch. */
+int hub_spawn(hub_greenlet **out, gl_run_fn fn, void *arg);
+
+/* As hub_spawn(), starting after `seconds` (0: after the callbacks queued now). */
+int hub_spawn_later(hub_greenlet **out, double seconds, gl_run_fn fn, void *arg);
+
+/* Give back the caller's reference. GL_EINVAL for NULL. */
+int hub_greenlet_release(hub_greenlet *g);
+
+/* The hub greenlet running now, or NULL (main, or a greenlet not started by the hub). */
+hub_greenlet *hub_current(void);
+
+int hub_greenlet_started(const hub_greenlet *g); /* its function began to run */
+int hub_greenlet_dead(const hub_greenlet *g);    /* finished, or killed (even unstarted) */
+/* Dead and did not fail (killed counts as success, as in gevent). */
+int hub_greenlet_successful(const hub_greenlet *g);
+/* The value it returned (NULL until dead, or if it failed). */
+void *hub_greenlet_value(const hub_greenlet *g);
+/* The error it failed with, or NULL. */
+const gl_error *hub_greenlet_error(const hub_greenlet *g);
+/* The underlying greenlet while it is alive (unstarted or active), NULL once dead. */
+gl_greenlet *hub_greenlet_gl(const hub_greenlet *g);
+
+/* Wait until `g` is dead. HUB_OK (whatever g's own outcome), HUB_ETIMEOUT, or an error
+ * thrown into the caller. Returns at once if g is dead; GL_EINVAL for the caller
+ * itself. */
+int hub_join(hub_greenlet *g, double timeout);
+
+/* Wait until all `n` greenlets are dead (duplicates allowed), within one timeout. */
+int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout);
+
+/* hub_join(), then g's outcome: HUB_OK with *value (may be NULL) if it succeeded, or
+ * its error code with gl_last_error() set to its error. */
+int hub_get(hub_greenlet *g, double timeout, void **value);
+
+/* Kill `g`: raise GL_EEXIT (GreenletExit) in it, and wait until it is dead (up to
+ * `timeout`; HUB_ETIMEOUT if it survives that long). Its cleanup code runs before this
+ * returns. An unstarted greenlet is just marked dead: its function never runs. A dead
+ * one: HUB_OK at once. Killing the calling greenlet raises GL_EEXIT in it: returns
+ * GL_EEXIT. */
+int hub_kill(hub_greenlet *g, double timeout);
+
+/* As hub_kill() without waiting: the exception is delivered by the hub on its next
+ * pass (an unstarted greenlet is marked dead at once). Does not switch. */
+int hub_kill_nowait(hub_greenlet *g);
+
+/* ---- sleeping and timeouts ------------------------------------------------------------ */
+
+/* Let the hub run for `seconds`. 0 yields to every greenlet ready now (round robin);
+ * negative is GL_EINVAL. HUB_OK, or an error thrown into the caller meanwhile. */
+int hub_sleep(double seconds);
+
+/*
+ * A Timeout, as gevent's: started by a greenlet, it raises HUB_ETIMEOUT in that
+ * greenlet (wherever it waits) when `seconds` have passed, unless cancelled first.
+ * The thrown error's data is the hub_timeout, so nested timeouts can tell whose it is:
+ *   hub_timeout *t;
+ *   hub_timeout_start(&t, 0.5);
+ *   int rc = do_work();
+ *   if (rc == HUB_ETIMEOUT && gl_last_error()->data == t) ... this one fired ...
+ *   hub_timeout_cancel(t);
+ * Negative seconds never fire. If the greenlet is not waiting when it fires, it gets
+ * the error at its next blocking call (the wake-up it already had comes first).
+ */
+typedef struct hub_timeout hub_timeout;
+
+/* Allocate and arm a timeout for the calling greenlet. */
+int hub_timeout_start(hub_timeout **out, double seconds);
+
+/* Disarm (if it did not fire yet) and free. Call exactly once per started timeout.
+ * GL_EINVAL for NULL. */
+int hub_timeout_cancel(hub_timeout *t);
+
+/* ---- Event and AsyncResult --------------------------------------------------------------- */
+
+typedef struct hub_event hub_event;
+
+/* A flag, initially clear. GL_ENOMEM if out of memory. */
+int hub_event_new(hub_event **out);
+/* HUB_EBUSY (nothing freed) while greenlets wait on it. */
+int hub_event_free(hub_event *e);
+/* Set the flag and wake every waiter, in the order they waited. Does not switch. */
+int hub_event_set(hub_event *e);
+int hub_event_clear(hub_event *e);
+int hub_event_is_set(const hub_event *e);
+/* HUB_OK at once if set; else wait until set (HUB_OK even if cleared again before the
+ * waiter ran) or HUB_ETIMEOUT. */
+int hub_event_wait(hub_event *e, double timeout);
+
+typedef struct hub_async_result hub_async_result;
+
+/* A one-shot result: a value or an error, set once, read by any number of greenlets. */
+int hub_async_result_new(hub_async_result **out);
+/* HUB_EBUSY (nothing freed) while greenlets wait on it. */
+int hub_async_result_free(hub_async_result *r);
+/* Set the value and wake every waiter in order; HUB_EALREADY if already set. */
+int hub_async_result_set(hub_async_result *r, void *value);
+/* Set an error (code > 0, message printf-style) instead; HUB_EALREADY if already set. */
+int hub_async_result_set_error(hub_async_result *r, int code, void *data, const char *fmt,
+                               ...) __attribute__((format(printf, 4, 5)));
+int hub_async_result_ready(const hub_async_result *r);
+/* Wait for it: HUB_OK with *value, the stored error (gl_last_error() has its message
+ * and data), or HUB_ETIMEOUT. */
+int hub_async_result_get(hub_async_result *r, double timeout, void **value);
+
+/* ---- Queue ------------------------------------------------------------------------------- */
+
+typedef struct hub_queue hub_queue;
+
+/* A FIFO of pointers; maxsize 0 = unbounded. */
+int hub_queue_new(hub_queue **out, size_t maxsize);
+/* HUB_EBUSY (nothing freed) while greenlets wait on it. Items left in it are dropped. */
+int hub_queue_free(hub_queue *q);
+/* Append; on a full bounded queue wait for room: HUB_EFULL when `timeout` passes
+ * (at once for 0). Blocked putters go in the order they blocked. Never switches when
+ * there is room. */
+int hub_queue_put(hub_queue *q, void *item, double timeout);
+/* Take the oldest item; on an empty queue wait: HUB_EEMPTY when `timeout` passes (at
+ * once for 0). Blocked getters receive items in the order they blocked. */
+int hub_queue_get(hub_queue *q, double timeout, void **item);
+size_t hub_queue_size(const hub_queue *q);
+
+/* ---- Semaphore and Lock ------------------------------------------------------------------- */
+
+typedef struct hub_semaphore hub_semaphore;
+typedef struct hub_semaphore hub_lock; /* a semaphore with value 1 and bound 1 */
+
+/* A counting semaphore starting at `value`. bound > 0 makes releasing above `bound`
+ * an error (HUB_ERELEASE), as BoundedSemaphore; 0 = no bound. */
+int hub_semaphore_new(hub_semaphore **out, unsigned value, unsigned bound);
+/* HUB_EBUSY (nothing freed) while greenlets wait on it. */
+int hub_semaphore_free(hub_semaphore *s);
+/* Take one unit: at once if available (never yields then), else wait; HUB_ETIMEOUT.
+ * Blocked acquirers are served in the order they blocked. */
+int hub_semaphore_acquire(hub_semaphore *s, double timeout);
+/* Give one unit back (to the first blocked acquirer, if any). Does not switch. */
+int hub_semaphore_release(hub_semaphore *s);
+unsigned hub_semaphore_value(const hub_semaphore *s);
+
+int hub_lock_new(hub_lock **out);
+int hub_lock_free(hub_lock *l);
+int hub_lock_acquire(hub_lock *l, double timeout);
+/* HUB_ERELEASE if the lock is not held. */
+int hub_lock_release(hub_lock *l);
+
+/* ---- I/O waits and sockets ------------------------------------------------------------------ */
+
+/*
+ * Waits on a file descriptor. One greenlet at a time may wait for reading, and one
+ * for writing, on a given descriptor (HUB_EBUSY otherwise). A negative fd is GL_EINVAL,
+ * a descriptor that is not open HUB_ESYS (hub_errno() == EBADF). Regular files are
+ * always ready. Close descriptors the hub may be watching with hub_close(), not
+ * close(): it wakes their waiters with HUB_ECLOSED and tells the loop first.
+ */
+int hub_wait_read(int fd, double timeout);
+int hub_wait_write(int fd, double timeout);
+
+/* Close `fd`: waiters on it get HUB_ECLOSED; the loop forgets it; then close(2).
+ * HUB_ESYS if close(2) fails. */
+int hub_close(int fd);
+
+/* A non-blocking TCP socket listening on `host` (numeric IPv4; NULL = 127.0.0.1) and
+ * `port` (0 = an ephemeral port; see hub_socket_port()). */
+int hub_tcp_listen(const char *host, uint16_t port, int backlog, int *fd_out);
+
+/* The local port a socket is bound to, or -1 (HUB_ESYS recorded). */
+int hub_socket_port(int fd);
+
+/* Accept a connection (non-blocking descriptor in *fd_out), waiting up to `timeout`. */
+int hub_accept(int listen_fd, double timeout, int *fd_out);
+
+/* Connect to host:port (numeric IPv4; NULL = 127.0.0.1), waiting up to `timeout`.
+ * A refused connection is HUB_ESYS with hub_errno() == ECONNREFUSED. */
+int hub_tcp_connect(const char *host, uint16_t port, double timeout, int *fd_out);
+
+/* Receive up to `len` bytes, waiting for some to arrive: *received is 0 at end of
+ * stream. `buf` must belong to the caller (it is written while the caller runs). */
+int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received);
+
+/* Send all `len` bytes, waiting whenever the socket is full. On error or timeout,
+ * *sent (if not NULL) says how many went out. */
+int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *sent);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HUB_H */
