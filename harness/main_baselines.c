@@ -1,0 +1,15 @@
+/* main_baselines.c — the reference baselines, one binary for all ports: the raw
+ * mechanisms without greenlets, so that each port's figure is also a ratio. */
+#include "bench.h"
+#include "cases.h"
+
+int main(int argc, char **argv)
+{
+    int rc = bench_init(argc, argv);
+    if (rc)
+        return rc;
+    bench_baselines_switch();
+    bench_baselines_echo_ev();
+    bench_baselines_echo_uv();
+    return bench_run();
+}

@@ -1,0 +1,18 @@
+/* main_port.c — the benchmark binary of one port: every case, registered under the name
+ * of the port it is linked with (harness/build.mk links one binary per port). */
+#include "bench.h"
+#include "cases.h"
+
+int main(int argc, char **argv)
+{
+    int rc = bench_init(argc, argv);
+    if (rc)
+        return rc;
+    bench_cases_switch();
+    bench_cases_lifecycle();
+    bench_cases_memory();
+#ifdef SWITCHYARD_HAVE_HUB
+    bench_cases_hub();
+#endif
+    return bench_run();
+}
