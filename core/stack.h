@@ -86,4 +86,10 @@ void *gl__ctx_switch(void **save_sp, void *new_sp, void *arg);
  * pointer calls fn(fn_arg) on that stack. fn must never return. */
 void *gl__ctx_make(void *stack_top, void (*fn)(void *), void *fn_arg);
 
+/* The stack-copying switch (stackcopy port): push the same frame as gl__ctx_switch,
+ * call sp = save(sp, arg) on the current stack, move there, call sp = restore(arg)
+ * below it, then pop the frame at that sp (as gl__ctx_switch does). */
+void gl__ctx_switch_copy(void *arg, void *(*save)(void *sp, void *arg),
+                         void *(*restore)(void *arg));
+
 #endif /* GL_STACK_H */

@@ -15,6 +15,19 @@
  *
  * A fresh frame from gl__ctx_make has x19 = fn, x20 = fn_arg and x30 pointing at
  * gl__ctx_trampoline, which calls fn(fn_arg).
+ *
+ *   void gl__ctx_switch_copy(void *arg, void *(*save)(void *sp, void *arg),
+ *                            void *(*restore)(void *arg));             x0, x1, x2
+ *
+ * The stack-copying switch (stackcopy port): every greenlet runs on the one thread
+ * stack. Pushes the same frame as gl__ctx_switch, then
+ *     sp = save(sp, arg)      still on the old stack, below the frame just pushed:
+ *                             copies what the target will overwrite to the heap and
+ *                             returns where the target's data ends (its lowest byte)
+ *     sp = restore(arg)       runs below that point, so it can copy the target's saved
+ *                             slice back above itself; returns the target's frame
+ * and pops that frame (one of ours, or a fresh one from gl__ctx_make). arg and restore
+ * travel in x19/x20 (already saved), never on the stack the copies overwrite.
  */
     .text
 
@@ -89,5 +102,50 @@ gl__ctx_trampoline:
     brk     #0                        /* fn must not return */
     .cfi_endproc
     .size   gl__ctx_trampoline, .-gl__ctx_trampoline
+
+    .globl  gl__ctx_switch_copy
+    .type   gl__ctx_switch_copy, %function
+    .p2align 4
+gl__ctx_switch_copy:
+    sub     sp, sp, #0xb0             /* the gl__ctx_switch frame */
+    stp     d8,  d9,  [sp, #0x00]
+    stp     d10, d11, [sp, #0x10]
+    stp     d12, d13, [sp, #0x20]
+    stp     d14, d15, [sp, #0x30]
+    stp     x19, x20, [sp, #0x40]
+    stp     x21, x22, [sp, #0x50]
+    stp     x23, x24, [sp, #0x60]
+    stp     x25, x26, [sp, #0x70]
+    stp     x27, x28, [sp, #0x80]
+    stp     x29, x30, [sp, #0x90]
+    mrs     x9, fpcr
+    str     x9, [sp, #0xa0]
+
+    mov     x19, x0                   /* arg */
+    mov     x20, x2                   /* restore */
+    mov     x9, x1
+    mov     x0, sp
+    mov     x1, x19
+    blr     x9                        /* save(sp, arg) */
+    mov     sp, x0
+    mov     x0, x19
+    blr     x20                       /* restore(arg) */
+    mov     sp, x0
+
+    ldp     d8,  d9,  [sp, #0x00]
+    ldp     d10, d11, [sp, #0x10]
+    ldp     d12, d13, [sp, #0x20]
+    ldp     d14, d15, [sp, #0x30]
+    ldp     x19, x20, [sp, #0x40]
+    ldp     x21, x22, [sp, #0x50]
+    ldp     x23, x24, [sp, #0x60]
+    ldp     x25, x26, [sp, #0x70]
+    ldp     x27, x28, [sp, #0x80]
+    ldp     x29, x30, [sp, #0x90]
+    ldr     x9, [sp, #0xa0]
+    msr     fpcr, x9
+    add     sp, sp, #0xb0
+    ret
+    .size   gl__ctx_switch_copy, .-gl__ctx_switch_copy
 
     .section .note.GNU-stack, "", %progbits

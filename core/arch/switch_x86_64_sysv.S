@@ -23,6 +23,19 @@
  *
  * A fresh frame from gl__ctx_make has r12 = fn, r13 = fn_arg and returns into
  * gl__ctx_trampoline, which calls fn(fn_arg) with the stack 16-byte aligned.
+ *
+ *   void gl__ctx_switch_copy(void *arg, void *(*save)(void *sp, void *arg),
+ *                            void *(*restore)(void *arg));             rdi, rsi, rdx
+ *
+ * The stack-copying switch (stackcopy port): every greenlet runs on the one thread
+ * stack. Pushes the same frame as gl__ctx_switch, then
+ *     sp = save(sp, arg)      still on the old stack, below the frame just pushed:
+ *                             copies what the target will overwrite to the heap and
+ *                             returns where the target's data ends (its lowest byte)
+ *     sp = restore(arg)       runs below that point, so it can copy the target's saved
+ *                             slice back above itself; returns the target's frame
+ * and pops that frame (one of ours, or a fresh one from gl__ctx_make). arg and restore
+ * travel in r12/r13 (already saved), never on the stack the copies overwrite.
  */
     .text
 
@@ -91,5 +104,46 @@ gl__ctx_trampoline:
     ud2                             /* fn must not return */
     .cfi_endproc
     .size   gl__ctx_trampoline, .-gl__ctx_trampoline
+
+    .globl  gl__ctx_switch_copy
+    .type   gl__ctx_switch_copy, @function
+    .p2align 4
+gl__ctx_switch_copy:
+    .cfi_startproc
+    leaq    -0x38(%rsp), %rsp       /* the gl__ctx_switch frame; rsp is 16-byte aligned */
+    .cfi_adjust_cfa_offset 0x38
+    stmxcsr (%rsp)
+    fnstcw  0x4(%rsp)
+    movq    %r12, 0x08(%rsp)
+    movq    %r13, 0x10(%rsp)
+    movq    %r14, 0x18(%rsp)
+    movq    %r15, 0x20(%rsp)
+    movq    %rbx, 0x28(%rsp)
+    movq    %rbp, 0x30(%rsp)
+
+    movq    %rdi, %r12              /* arg */
+    movq    %rdx, %r13              /* restore */
+    movq    %rsi, %rax
+    movq    %rsp, %rdi
+    movq    %r12, %rsi
+    callq   *%rax                   /* save(sp, arg) */
+    movq    %rax, %rsp
+    movq    %r12, %rdi
+    callq   *%r13                   /* restore(arg) */
+    movq    %rax, %rsp
+
+    ldmxcsr (%rsp)
+    fldcw   0x4(%rsp)
+    movq    0x08(%rsp), %r12
+    movq    0x10(%rsp), %r13
+    movq    0x18(%rsp), %r14
+    movq    0x20(%rsp), %r15
+    movq    0x28(%rsp), %rbx
+    movq    0x30(%rsp), %rbp
+    leaq    0x38(%rsp), %rsp
+    popq    %r8
+    jmp     *%r8
+    .cfi_endproc
+    .size   gl__ctx_switch_copy, .-gl__ctx_switch_copy
 
     .section .note.GNU-stack, "", @progbits
