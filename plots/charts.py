@@ -46,10 +46,27 @@ class Missing:
         self.items.append("all %s cases" % name)
 
     def summary(self):
-        if len(self.items) <= MAX_MISSING_SHOWN:
-            return list(self.items)
-        shown = self.items[: MAX_MISSING_SHOWN - 1]
-        return shown + ["and %d more" % (len(self.items) - len(shown))]
+        items = self._collapsed()
+        if len(items) <= MAX_MISSING_SHOWN:
+            return items
+        shown = items[: MAX_MISSING_SHOWN - 1]
+        return shown + ["and %d more" % (len(items) - len(shown))]
+
+    def _collapsed(self):
+        """Absent cases that differ only in their last part as one: echo/x/libev/{1,10}."""
+        out, groups = [], {}
+        for item in self.items:
+            if " " in item or "/" not in item:
+                out.append(item)
+                continue
+            prefix, last = item.rsplit("/", 1)
+            if prefix not in groups:
+                groups[prefix] = []
+                out.append(prefix)
+            groups[prefix].append(last)
+        return [item if item not in groups else
+                "%s/%s" % (item, groups[item][0]) if len(groups[item]) == 1 else
+                "%s/{%s}" % (item, ",".join(groups[item])) for item in out]
 
 
 def _has_family(results, family):
@@ -70,9 +87,10 @@ def _rate_values(cases, metric=TIME, per=1e9):
     return med, [[min(s, m * 0.95) for s, m in zip(sd, med)], sd]
 
 
-def _bar_labels(ax, bars, texts):
-    for bar, text in zip(bars, texts):
-        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+def _bar_labels(ax, bars, texts, errors):
+    """A text above each bar and above its error bar."""
+    for bar, text, up in zip(bars, texts, errors[1]):
+        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height() + up),
                     xytext=(0, 4), textcoords="offset points", ha="center", va="bottom",
                     fontsize=8)
 
@@ -130,7 +148,7 @@ def switch(results, colours):
             texts.append(text)
         ax.set_yscale("log")
         _log_headroom(ax)
-        _bar_labels(ax, bars, texts)
+        _bar_labels(ax, bars, texts, err)
         ax.set_ylabel("ns per switch (log scale; median, error bar = stddev)")
     else:
         no_data(ax, "no switch/<port> or baseline cases")
@@ -183,7 +201,7 @@ def memory(results, colours):
         bars = _bars(left, [p for p, _ in got], med, err, [colours[p] for p, _ in got])
         left.set_yscale("log")
         _log_headroom(left)
-        _bar_labels(left, bars, [_bytes(m * 1024) for m in med])
+        _bar_labels(left, bars, [_bytes(m * 1024) for m in med], err)
         left.set_ylabel("KiB of RSS per suspended greenlet (log scale)")
     else:
         no_data(left, "no memory/<port> cases")
@@ -197,7 +215,7 @@ def memory(results, colours):
         right.set_yscale("log")
         _log_headroom(right, 8)
         _bar_labels(right, bars, ["%s\nlimit:\n%s" % (human(m), c.label or "not named")
-                                  for m, (_, c) in zip(med, got)])
+                                  for m, (_, c) in zip(med, got)], err)
         right.set_ylabel("greenlets held at once (log scale)")
     else:
         no_data(right, "no max_greenlets/<port> cases")
@@ -219,13 +237,18 @@ def _echo(results, colours, metric, title, ylabel, logy, scale=1.0, fmt=None,
         conns = sorted(set(CONNS) | {int(c.parts[-1]) for c in results.family("echo")
                                      if c.parts[-1].isdigit()})
         lines = [("baseline_echo/%s" % loop, BASELINE_COLOUR, loop, 3.2) for loop in LOOPS]
-        lines += [("echo/%s/%s" % (port, loop), colours[port], loop, 2.0)
-                  for port in results.ports() for loop in LOOPS]
+        if _has_family(results, "echo"):
+            lines += [("echo/%s/%s" % (port, loop), colours[port], loop, 2.0)
+                      for port in results.ports() for loop in LOOPS]
+        else:
+            missing.family("echo/<port> (greenlet)")
+        drawn = []
         for prefix, colour, loop, width in lines:
             points = [(n, missing.check(results, "%s/%d" % (prefix, n), metric)) for n in conns]
             points = [(n, c) for n, c in points if c]
             if not points:
                 continue
+            drawn.append(prefix.split("/")[1])
             med, err = _values([c for _, c in points], metric, scale)
             ax.errorbar([n for n, _ in points], med, yerr=err, color=colour,
                         linestyle=loop_style(loop), linewidth=width, marker="o", markersize=4,
@@ -241,7 +264,8 @@ def _echo(results, colours, metric, title, ylabel, logy, scale=1.0, fmt=None,
         if fmt:
             ax.yaxis.set_major_formatter(FuncFormatter(fmt))
         ax.set_ylabel(ylabel)
-        handles = [Line2D([], [], color=colours[p], linewidth=2, label=p) for p in results.ports()]
+        handles = [Line2D([], [], color=colours[p], linewidth=2, label=p)
+                   for p in results.ports() if p in drawn]
         handles += [Line2D([], [], color=BASELINE_COLOUR, linewidth=3.2, alpha=0.55,
                            label="plain callback echo\n(no greenlets: %s)" % baseline_role),
                     Line2D([], [], color="black", linestyle=loop_style("libev"), label="libev"),

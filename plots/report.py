@@ -126,15 +126,25 @@ def write(results, charts, path, missing):
     if sy.get("quick"):
         out += ["**QUICK run**: short and few repetitions; the figures are indicative only.", ""]
     out += ["## Machine", "", "| | |", "|---|---|"]
-    for key, label in MACHINE_FIELDS:
-        if key in sy:
-            value = ", ".join(sy[key]) if isinstance(sy[key], list) else str(sy[key])
-            out.append("| %s | %s |" % (label, value.replace("|", "\\|")))
+    labels = dict(MACHINE_FIELDS)
+    keys = [k for k, _ in MACHINE_FIELDS if k in sy] + \
+        [k for k in sy if k not in labels and k != "notes"]  # whatever else the harness records
+    for key in keys:
+        value = sy[key]
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        out.append("| %s | %s |" % (labels.get(key, key.replace("_", " ")),
+                                    str(value).replace("|", "\\|")))
     for key in ("num_cpus", "mhz_per_cpu", "cpu_scaling_enabled", "load_avg"):
         if key in gb:
             out.append("| %s | %s |" % (key.replace("_", " "), gb[key]))
     if not sy:
         out.append("| note | no `context.switchyard` in this file |")
+    notes = sy.get("notes")
+    if isinstance(notes, list) and notes:
+        out += [""] + ["- %s" % n for n in notes]
     out += ["", "## Ratios to the baselines", "", "Each figure over the reference it is "
             "measured against (switch cost over the raw switch of the same kind; echo round "
             "trips/s over the plain callback echo of the same loop, no greenlets).", ""]

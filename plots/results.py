@@ -102,10 +102,13 @@ class Results:
     def machine_line(self):
         """One line naming the machine and the date of the run, for every chart."""
         sy, gb = self.sy, self.context
-        machine = sy.get("machine") or sy.get("cpu") or "machine not recorded"
         host = sy.get("host") or gb.get("host_name") or "unknown host"
+        kernel = " ".join(str(sy.get("kernel", "")).split()[:2])
+        cpus = "%s CPUs" % gb["num_cpus"] if "num_cpus" in gb else ""
+        what = [str(sy[k]) for k in ("cpu", "machine") if sy.get(k)] + [cpus, kernel]
+        what = [w for w in what if w] or ["machine not recorded"]
         date = sy.get("date") or gb.get("date") or "date not recorded"
-        line = "%s · %s · %s" % (host, machine, date)
+        line = "%s · %s · %s" % (host, ", ".join(what), date)
         if sy.get("quick"):
             line += " · QUICK run (short, indicative only)"
         if not sy:
