@@ -15,7 +15,8 @@ BENCH_LDLIBS := -lbenchmark -lpthread
 
 BENCH_HUB := $(if $(and $(wildcard include/hub.h),$(wildcard hub/build.mk),$(wildcard harness/case_hub.c)),1)
 BENCH_COMMON   := shim procfs echo
-BENCH_PORT_SRC := main_port case_switch case_lifecycle case_memory $(if $(BENCH_HUB),case_hub)
+BENCH_PORT_SRC := main_port case_switch case_lifecycle case_memory \
+                  $(if $(BENCH_HUB),case_hub,case_hub_none)
 BENCH_BASE_SRC := main_baselines baseline_switch baseline_echo_ev baseline_echo_uv
 bench_obj = $(patsubst %,$(BENCH_DIR)/obj/harness/%.o,$(1))
 
@@ -26,8 +27,7 @@ BENCH_BINS := $(BENCH_DIR)/bin/bench_baselines $(foreach p,$(PORTS),$(BENCH_DIR)
 
 $(BENCH_DIR)/obj/harness/%.o: harness/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS_release) $(INCLUDE) $(if $(BENCH_HUB),-DSWITCHYARD_HAVE_HUB) \
-	  -MMD -MP -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(CFLAGS_release) $(INCLUDE) -MMD -MP -c $< -o $@
 $(BENCH_DIR)/obj/harness/%.o: harness/%.cc
 	@mkdir -p $(@D)
 	$(CXX) $(BENCH_CXXFLAGS) $(INCLUDE) -MMD -MP -c $< -o $@

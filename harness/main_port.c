@@ -11,8 +11,6 @@ int main(int argc, char **argv)
     bench_cases_switch();
     bench_cases_lifecycle();
     bench_cases_memory();
-#ifdef SWITCHYARD_HAVE_HUB
-    bench_cases_hub();
-#endif
+    bench_cases_hub(); /* case_hub.c, or case_hub_none.c without the hub */
     return bench_run();
 }
