@@ -10,7 +10,9 @@
 # `make bench` ends with `make plots`. Python only here, Debian's matplotlib, /usr/bin/python3.
 
 PLOTS_PYTHON ?= /usr/bin/python3
-RESULTS      ?= results/latest.json
+# The file the last `make bench` wrote: QUICK=1 -> quick-latest, PORTS=/FILTER= -> partial-latest
+# (as harness/run.sh names them), so `make bench ...` can end with `$(MAKE) plots` as is.
+RESULTS      ?= results/$(if $(QUICK),quick-latest,$(if $(or $(FILTER),$(filter command line,$(origin PORTS))),partial-latest,latest)).json
 
 .PHONY: plots compare plots-selftest
 plots:
