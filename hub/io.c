@@ -62,7 +62,8 @@ static hub__io *io_for(hub__hub *h, int fd, const char *what)
 static void update(hub__hub *h, hub__io *io)
 {
     int events = (io->readers.count ? HUB__READ : 0) | (io->writers.count ? HUB__WRITE : 0);
-    if (events != io->events && io->backend) {
+    /* Even when unchanged: a backend may have stopped watching on an error. */
+    if (io->backend) {
         io->events = events;
         h->ops->io_set(h->loop, io, events);
     }

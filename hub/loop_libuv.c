@@ -54,14 +54,19 @@ static void libuv_poll_cb(uv_poll_t *h, int status, int revents)
 {
     libuv_io *x = (libuv_io *)h;
     int events = (revents & UV_READABLE ? HUB__READ : 0) | (revents & UV_WRITABLE ? HUB__WRITE : 0);
+    /* libuv reports POLLERR (e.g. a refused connect) as UV_EBADF and stops the handle.
+     * As poll(2) does, call the descriptor ready: the next read or write says what went
+     * wrong. The hub restarts the handle for the next wait. */
     if (status < 0)
         events = HUB__READ | HUB__WRITE;
-    hub__io_ready(x->io, events, status < 0 ? -status : 0);
+    hub__io_ready(x->io, events, 0);
 }
 
 static int libuv_io_init(void *loop, hub__io *io)
 {
     libuv_loop *l = loop;
+    if (io->fd == uv_backend_fd(&l->uv))
+        return EINVAL; /* the loop's own descriptor */
     libuv_io *x = calloc(1, sizeof *x);
     if (!x)
         return ENOMEM;

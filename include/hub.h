@@ -285,7 +285,9 @@ int hub_lock_release(hub_lock *l);
  * for writing, on a given descriptor (HUB_EBUSY otherwise). A negative fd is GL_EINVAL,
  * a descriptor that is not open HUB_ESYS (hub_errno() == EBADF). Regular files are
  * always ready. Close descriptors the hub may be watching with hub_close(), not
- * close(): it wakes their waiters with HUB_ECLOSED and tells the loop first.
+ * close(): it wakes their waiters with HUB_ECLOSED and tells the loop first. (libev
+ * aborts, by an assertion, if a descriptor it is about to watch was closed behind its
+ * back, or is the loop's own epoll descriptor; libuv reports the latter as HUB_ESYS.)
  */
 int hub_wait_read(int fd, double timeout);
 int hub_wait_write(int fd, double timeout);

@@ -1,0 +1,517 @@
+/* Hub scheduling: spawn order, sleep, join, kill, timeouts, the blocked-forever error.
+ * Order is asserted, never durations: delays only need to be ordered. Data shared
+ * between greenlets is static (a stack-copying port moves suspended stacks). */
+#include <stdint.h>
+#include "greenlet.h"
+#include "hub.h"
+#include "suite.h"
+
+#define UNIT 0.010 /* seconds: a "unit" of the classic example */
+
+static void *log_name(void *arg)
+{
+    LOG("%s", (const char *)arg);
+    return arg;
+}
+
+static void *classic_task(void *arg)
+{
+    long n = (long)(intptr_t)arg;
+    LOG("%ldb", n);
+    if (hub_sleep((double)(3 - n) * 2 * UNIT) != HUB_OK)
+        return gl_reraise();
+    LOG("%lde", n);
+    return NULL;
+}
+
+/* gevent's classic: sleeps of 2, 1, 0 units; begins 1,2,3 then ends 3,2,1. */
+CASE(hub, classic_begins_in_spawn_order_ends_in_deadline_order)
+{
+    hub_greenlet *g[3];
+    for (long i = 0; i < 3; i++)
+        CHECK_OK(hub_spawn(&g[i], classic_task, (void *)(intptr_t)(i + 1)));
+    CHECK_OK(hub_joinall(g, 3, HUB_FOREVER));
+    CHECK_LOG("1b 2b 3b 3e 2e 1e");
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(hub_greenlet_release(g[i]));
+}
+
+CASE(hub, spawned_greenlets_run_in_spawn_order_once_the_spawner_blocks)
+{
+    static const char *names[] = {"g0", "g1", "g2", "g3", "g4"};
+    hub_greenlet *g[5];
+    for (int i = 0; i < 5; i++)
+        CHECK_OK(hub_spawn(&g[i], log_name, (void *)names[i]));
+    LOG("spawned");
+    CHECK_OK(hub_joinall(g, 5, HUB_FOREVER));
+    CHECK_LOG("spawned g0 g1 g2 g3 g4");
+}
+
+static void *ab_task(void *arg)
+{
+    long n = (long)(intptr_t)arg;
+    LOG("%ldA", n);
+    if (hub_sleep(0) != HUB_OK)
+        return gl_reraise();
+    LOG("%ldB", n);
+    return NULL;
+}
+
+/* gevent's test__order.TestSleep0. */
+CASE(hub, sleep0_yields_round_robin)
+{
+    hub_greenlet *g[2];
+    CHECK_OK(hub_spawn(&g[0], ab_task, (void *)1));
+    CHECK_OK(hub_spawn(&g[1], ab_task, (void *)2));
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    CHECK_LOG("1A 2A 1B 2B");
+}
+
+CASE(hub, sleep0_from_main_lets_every_ready_greenlet_run_first)
+{
+    CHECK_OK(hub_spawn(NULL, log_name, "g1"));
+    CHECK_OK(hub_spawn(NULL, log_name, "g2"));
+    CHECK_OK(hub_sleep(0));
+    LOG("main");
+    CHECK_LOG("g1 g2 main");
+}
+
+static const double delays[] = {0.030, 0.010, 0.020, 0.0};
+
+static void *sleeper(void *arg)
+{
+    long i = (long)(intptr_t)arg;
+    if (hub_sleep(delays[i]) != HUB_OK)
+        return gl_reraise();
+    LOG("%ld", i);
+    return NULL;
+}
+
+CASE(hub, sleeps_wake_in_deadline_order)
+{
+    hub_greenlet *g[4];
+    for (long i = 0; i < 4; i++)
+        CHECK_OK(hub_spawn(&g[i], sleeper, (void *)(intptr_t)i));
+    CHECK_OK(hub_joinall(g, 4, HUB_FOREVER));
+    CHECK_LOG("3 1 2 0");
+}
+
+static void *equal_sleeper(void *arg)
+{
+    if (hub_sleep(0.005) != HUB_OK)
+        return gl_reraise();
+    LOG("%ld", (long)(intptr_t)arg);
+    return NULL;
+}
+
+CASE(hub, equal_sleeps_wake_in_the_order_they_started)
+{
+    hub_greenlet *g[20];
+    for (long i = 0; i < 20; i++)
+        CHECK_OK(hub_spawn(&g[i], equal_sleeper, (void *)(intptr_t)i));
+    CHECK_OK(hub_joinall(g, 20, HUB_FOREVER));
+    CHECK_LOG("0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
+}
+
+CASE(hub, spawn_later_zero_runs_after_greenlets_spawned_before_it)
+{
+    hub_greenlet *g[2];
+    CHECK_OK(hub_spawn_later(&g[0], 0, log_name, "later0"));
+    CHECK_OK(hub_spawn(&g[1], log_name, "spawn"));
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    CHECK_LOG("spawn later0");
+}
+
+CASE(hub, spawn_later_runs_in_delay_order)
+{
+    hub_greenlet *g[2];
+    CHECK_OK(hub_spawn_later(&g[0], 0.020, log_name, "late"));
+    CHECK_OK(hub_spawn_later(&g[1], 0.005, log_name, "early"));
+    CHECK(!hub_greenlet_started(g[0]) && !hub_greenlet_started(g[1]));
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    CHECK_LOG("early late");
+}
+
+static hub_event *ev;
+
+static void *wait_event(void *arg)
+{
+    LOG("%s-waits", (const char *)arg);
+    if (hub_event_wait(ev, HUB_FOREVER) != HUB_OK)
+        return gl_reraise();
+    LOG("%s-woke", (const char *)arg);
+    return arg;
+}
+
+CASE(hub, greenlet_state_follows_its_life)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_event, "g"));
+    CHECK(!hub_greenlet_started(g));
+    CHECK(!hub_greenlet_dead(g));
+    CHECK(hub_greenlet_gl(g) != NULL);
+    CHECK_OK(hub_sleep(0));
+    CHECK(hub_greenlet_started(g));
+    CHECK(!hub_greenlet_dead(g));
+    CHECK_OK(hub_event_set(ev));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK(hub_greenlet_dead(g));
+    CHECK(hub_greenlet_successful(g));
+    CHECK_STR((const char *)hub_greenlet_value(g), "g");
+    CHECK_PTR(hub_greenlet_error(g), NULL);
+    CHECK_PTR(hub_greenlet_gl(g), NULL);
+}
+
+CASE(hub, get_returns_the_value_of_the_function)
+{
+    hub_greenlet *g;
+    void *value = NULL;
+    CHECK_OK(hub_spawn(&g, log_name, "x"));
+    CHECK_OK(hub_get(g, HUB_FOREVER, &value));
+    CHECK_STR((const char *)value, "x");
+}
+
+static void *fail_task(void *arg)
+{
+    (void)arg;
+    LOG("fails");
+    return gl_raise(GL_EUSER + 1, (void *)7, "boom %d", 7);
+}
+
+CASE(hub, get_returns_the_error_the_greenlet_raised)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, fail_task, NULL));
+    CHECK_INT(hub_get(g, HUB_FOREVER, NULL), GL_EUSER + 1);
+    CHECK_STR(gl_last_error()->message, "boom 7");
+    CHECK_PTR(gl_last_error()->data, (void *)7);
+    CHECK(hub_greenlet_dead(g) && !hub_greenlet_successful(g));
+    CHECK_INT(hub_greenlet_error(g)->code, GL_EUSER + 1);
+}
+
+static void *sleep_then_log(void *arg)
+{
+    if (hub_sleep(0.005) != HUB_OK)
+        return gl_reraise();
+    LOG("%s", (const char *)arg);
+    return arg;
+}
+
+CASE(hub, failing_greenlet_does_not_stop_the_hub)
+{
+    hub_greenlet *g[3];
+    CHECK_OK(hub_spawn(&g[0], sleep_then_log, "after"));
+    CHECK_OK(hub_spawn(&g[1], fail_task, NULL));
+    CHECK_OK(hub_spawn(&g[2], log_name, "next"));
+    CHECK_OK(hub_joinall(g, 3, HUB_FOREVER));
+    CHECK_LOG("fails next after");
+    CHECK(!hub_greenlet_successful(g[1]));
+    CHECK(hub_greenlet_successful(g[0]) && hub_greenlet_successful(g[2]));
+    CHECK_OK(hub_sleep(0.001)); /* the hub still runs timers */
+}
+
+CASE(hub, join_on_a_dead_greenlet_returns_at_once)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, log_name, "g"));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_OK(hub_join(g, 0));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_LOG("g");
+}
+
+CASE(hub, join_on_a_never_started_greenlet_waits_until_it_ran)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, log_name, "ran"));
+    CHECK(!hub_greenlet_started(g));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    LOG("joined");
+    CHECK_LOG("ran joined");
+}
+
+static void *set_event(void *arg)
+{
+    (void)arg;
+    hub_event_set(ev);
+    return NULL;
+}
+
+CASE(hub, join_on_a_running_greenlet_waits_for_its_end)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_event, "g"));
+    CHECK_OK(hub_sleep(0));
+    CHECK(hub_greenlet_started(g) && !hub_greenlet_dead(g));
+    CHECK_OK(hub_spawn(NULL, set_event, NULL));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    LOG("joined");
+    CHECK_LOG("g-waits g-woke joined");
+}
+
+CASE(hub, join_timeout_leaves_the_greenlet_alive)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_event, "g"));
+    CHECK_INT(hub_join(g, 0.005), HUB_ETIMEOUT);
+    CHECK(hub_greenlet_started(g) && !hub_greenlet_dead(g));
+    CHECK_INT(hub_join(g, 0), HUB_ETIMEOUT);
+    CHECK_OK(hub_event_set(ev));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK(hub_greenlet_dead(g));
+}
+
+CASE(hub, joinall_waits_for_every_greenlet_duplicates_allowed)
+{
+    hub_greenlet *g[3];
+    CHECK_OK(hub_spawn(&g[0], sleep_then_log, "a"));
+    CHECK_OK(hub_spawn(&g[1], log_name, "b"));
+    CHECK_OK(hub_spawn(&g[2], sleep_then_log, "c"));
+    hub_greenlet *list[5] = {g[2], g[0], g[2], g[1], g[0]};
+    CHECK_OK(hub_joinall(list, 5, HUB_FOREVER));
+    for (int i = 0; i < 3; i++)
+        CHECK(hub_greenlet_dead(g[i]));
+    CHECK_LOG("b a c");
+}
+
+static void *join_self(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)hub_join(hub_current(), HUB_FOREVER);
+}
+
+CASE(hub, joining_itself_is_refused)
+{
+    hub_greenlet *g;
+    void *rc;
+    CHECK_OK(hub_spawn(&g, join_self, NULL));
+    CHECK_OK(hub_get(g, HUB_FOREVER, &rc));
+    CHECK_INT((intptr_t)rc, GL_EINVAL);
+}
+
+static void *victim(void *arg)
+{
+    (void)arg;
+    LOG("start");
+    int rc = hub_sleep(30);
+    LOG("cleanup:%s", gl_strerror(rc));
+    return rc == HUB_OK ? NULL : gl_reraise();
+}
+
+CASE(hub, kill_runs_the_victims_cleanup_before_it_returns)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, victim, NULL));
+    CHECK_OK(hub_sleep(0));
+    LOG("kill");
+    CHECK_OK(hub_kill(g, HUB_FOREVER));
+    LOG("killed");
+    CHECK_LOG("start kill cleanup:GreenletExit killed");
+    CHECK(hub_greenlet_dead(g));
+    CHECK(hub_greenlet_successful(g)); /* GreenletExit counts as success, as in gevent */
+}
+
+CASE(hub, kill_of_an_unstarted_greenlet_means_it_never_runs)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, victim, NULL));
+    CHECK_OK(hub_kill(g, HUB_FOREVER));
+    CHECK(hub_greenlet_dead(g) && !hub_greenlet_started(g));
+    CHECK_OK(hub_sleep(0.002));
+    CHECK_LOG("");
+    CHECK_OK(hub_join(g, 0));
+}
+
+static hub_greenlet *target;
+
+static void *joiner(void *arg)
+{
+    (void)arg;
+    int rc = hub_join(target, HUB_FOREVER);
+    LOG("joined:%d", rc);
+    return NULL;
+}
+
+CASE(hub, kill_of_an_unstarted_greenlet_wakes_its_joiners)
+{
+    hub_greenlet *j;
+    CHECK_OK(hub_spawn_later(&target, 30, victim, NULL));
+    CHECK_OK(hub_spawn(&j, joiner, NULL));
+    CHECK_OK(hub_sleep(0));
+    CHECK(!hub_greenlet_dead(j));
+    CHECK_OK(hub_kill_nowait(target));
+    CHECK_OK(hub_join(j, HUB_FOREVER));
+    CHECK_LOG("joined:0");
+}
+
+CASE(hub, kill_nowait_returns_before_the_victim_dies)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, victim, NULL));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_kill_nowait(g));
+    CHECK(!hub_greenlet_dead(g));
+    LOG("returned");
+    CHECK_OK(hub_sleep(0));
+    CHECK(hub_greenlet_dead(g));
+    CHECK_LOG("start returned cleanup:GreenletExit");
+}
+
+CASE(hub, kill_of_a_dead_greenlet_is_harmless)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, log_name, "v"));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_OK(hub_kill(g, HUB_FOREVER));
+    CHECK_OK(hub_kill_nowait(g));
+    CHECK(hub_greenlet_successful(g));
+    CHECK_STR((const char *)hub_greenlet_value(g), "v");
+}
+
+static hub_event *never;
+
+CASE(hub, timeout_raises_in_the_waiting_greenlet)
+{
+    hub_timeout *t;
+    CHECK_OK(hub_event_new(&never));
+    CHECK_OK(hub_timeout_start(&t, 0.005));
+    CHECK_INT(hub_event_wait(never, HUB_FOREVER), HUB_ETIMEOUT);
+    CHECK_PTR(gl_last_error()->data, t);
+    CHECK_OK(hub_timeout_cancel(t));
+    CHECK_OK(hub_sleep(0)); /* still usable */
+}
+
+CASE(hub, cancelled_timeout_never_fires)
+{
+    hub_timeout *t;
+    CHECK_OK(hub_timeout_start(&t, 0.002));
+    CHECK_OK(hub_timeout_cancel(t));
+    CHECK_OK(hub_sleep(0.010));
+}
+
+CASE(hub, nested_timeouts_the_earliest_fires_the_other_stays_armed)
+{
+    hub_timeout *outer, *inner;
+    CHECK_OK(hub_event_new(&never));
+    CHECK_OK(hub_timeout_start(&outer, 0.100));
+    CHECK_OK(hub_timeout_start(&inner, 0.005));
+    CHECK_INT(hub_event_wait(never, HUB_FOREVER), HUB_ETIMEOUT);
+    CHECK_PTR(gl_last_error()->data, inner);
+    CHECK_OK(hub_timeout_cancel(inner));
+    CHECK_INT(hub_event_wait(never, HUB_FOREVER), HUB_ETIMEOUT);
+    CHECK_PTR(gl_last_error()->data, outer);
+    CHECK_OK(hub_timeout_cancel(outer));
+}
+
+CASE(hub, own_wait_timeout_returns_etimeout_and_the_hub_goes_on)
+{
+    CHECK_OK(hub_event_new(&never));
+    CHECK_INT(hub_event_wait(never, 0.002), HUB_ETIMEOUT);
+    CHECK_INT(hub_event_wait(never, 0), HUB_ETIMEOUT);
+    CHECK_OK(hub_spawn(NULL, log_name, "after"));
+    CHECK_OK(hub_sleep(0));
+    CHECK_LOG("after");
+}
+
+CASE(hub, sleep0_loop_cannot_starve_a_due_timer)
+{
+    hub_timeout *t;
+    long yields = 0;
+    int rc;
+    CHECK_OK(hub_timeout_start(&t, 0.002));
+    while ((rc = hub_sleep(0)) == HUB_OK)
+        yields++;
+    CHECK_INT(rc, HUB_ETIMEOUT);
+    CHECK_PTR(gl_last_error()->data, t);
+    CHECK(yields > 0);
+    CHECK_OK(hub_timeout_cancel(t));
+}
+
+CASE(hub, blocking_forever_gives_loopexit_instead_of_hanging)
+{
+    hub_queue *q;
+    CHECK_OK(hub_queue_new(&q, 0));
+    CHECK_INT(hub_queue_get(q, HUB_FOREVER, NULL), HUB_ELOOPEXIT);
+    CHECK_STR(gl_last_error()->message, "This operation would block forever");
+    CHECK_OK(hub_queue_free(q)); /* the blocked call cleaned up: no waiter left */
+}
+
+CASE(hub, join_on_a_greenlet_blocked_forever_gives_loopexit_and_the_hub_stays_usable)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_event, "g"));
+    CHECK_INT(hub_join(g, HUB_FOREVER), HUB_ELOOPEXIT);
+    CHECK(!hub_greenlet_dead(g));
+    CHECK_OK(hub_event_set(ev));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_LOG("g-waits g-woke");
+}
+
+static void *sleep_and_report(void *arg)
+{
+    (void)arg;
+    int rc = hub_sleep(30);
+    LOG("sleep:%s", rc == HUB_EINVALIDSWITCH ? "invalid-switch" : hub_strerror(rc));
+    /* Back to whoever switched in; the hub's kill ends us later. */
+    if (gl_switch(gl_main(), NULL, NULL) != GL_OK)
+        return gl_reraise();
+    return NULL;
+}
+
+CASE(hub, foreign_switch_into_a_waiting_greenlet_is_an_invalid_switch)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, sleep_and_report, NULL));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(gl_switch(hub_greenlet_gl(g), (void *)1, NULL));
+    CHECK_LOG("sleep:invalid-switch");
+    CHECK_OK(hub_kill(g, HUB_FOREVER));
+}
+
+static void *whoami(void *arg)
+{
+    (void)arg;
+    CHECK(gl_parent(gl_current()) != gl_main());
+    return hub_current();
+}
+
+CASE(hub, hub_greenlets_know_their_handle_and_main_has_none)
+{
+    hub_greenlet *g;
+    void *seen;
+    CHECK_PTR(hub_current(), NULL);
+    CHECK_OK(hub_spawn(&g, whoami, NULL));
+    CHECK_OK(hub_get(g, HUB_FOREVER, &seen));
+    CHECK_PTR(seen, g);
+}
+
+CASE(hub, destroy_is_refused_while_greenlets_live_and_the_hub_comes_back_after)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_event, "g"));
+    CHECK_INT(hub_destroy(), HUB_EBUSY);
+    CHECK_OK(hub_event_set(ev));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_OK(hub_greenlet_release(g));
+    CHECK_OK(hub_event_free(ev));
+    CHECK_OK(hub_destroy());
+    CHECK_OK(hub_spawn(&g, log_name, "again"));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_LOG("g-waits g-woke again");
+    CHECK_OK(hub_destroy());
+}
+
+CASE(hub, strerror_names_hub_codes_and_defers_to_greenlet_codes)
+{
+    CHECK_STR(hub_strerror(HUB_ELOOPEXIT), "this operation would block forever");
+    CHECK_STR(hub_strerror(HUB_ETIMEOUT), "timeout");
+    CHECK_STR(hub_strerror(HUB_ECLOSED), "descriptor closed while waiting");
+    CHECK_STR(hub_strerror(GL_EEXIT), gl_strerror(GL_EEXIT));
+    CHECK_STR(hub_strerror(GL_EUSER + 5), gl_strerror(GL_EUSER + 5));
+    CHECK_STR(hub_strerror(99), "unknown hub error");
+}
