@@ -32,6 +32,11 @@ GB_KEYS = {
 GB_SUFFIX = re.compile(r"^(real_time|manual_time|process_time|[a-z_]+:.*)$")
 
 
+# Case families named <family>/<port>/...: where ports are found when the context lists none.
+PORT_FAMILIES = {"switch", "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
+                 "hub_timers", "echo"}
+
+
 class ResultsError(Exception):
     """The file cannot be read as a Switchyard results file."""
 
@@ -94,7 +99,7 @@ class Results:
         listed = [p for p in self.sy.get("ports", []) if isinstance(p, str)]
         seen = []
         for c in self.cases.values():
-            if not c.family.startswith("baseline") and len(c.parts) > 1 and c.family != "":
+            if c.family in PORT_FAMILIES and len(c.parts) > 1:
                 if c.parts[1] not in seen:
                     seen.append(c.parts[1])
         return listed + sorted(p for p in seen if p not in listed)
