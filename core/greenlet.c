@@ -172,11 +172,24 @@ static inline __attribute__((always_inline)) int switch_to(gl__thread *t, gl_gre
     gl_greenlet *self = t->current;
     t->xfer.origin = self;
     if (target != self) {
+        unsigned char was_started = target->started;
         t->current = target;
         target->started = 1;
         gl__port_switch(self, target);
+        if (__builtin_expect(t->switch_refused, 0)) {
+            t->switch_refused = 0;
+            t->current = self;
+            target->started = was_started;
+            return gl__fail(GL_ENOMEM, "switch: out of memory (port %s could not switch)",
+                            gl__port_info.name);
+        }
     }
     return receive(t, self, result);
+}
+
+void gl__port_switch_refused(gl_greenlet *from)
+{
+    from->thread->switch_refused = 1;
 }
 
 /* The first greenlet of g's chain that is not dead. */

@@ -31,6 +31,7 @@ struct gl__thread {
     gl__transfer xfer;
     gl_greenlet *finished;     /* died; port resources released by the next greenlet to run */
     void *altstack;            /* signal stack for the overflow reporter */
+    unsigned char switch_refused; /* the port could not switch (gl__port_switch_refused) */
 };
 
 struct gl_greenlet {

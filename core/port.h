@@ -43,7 +43,8 @@ void gl__port_exit_main(gl_greenlet *main);
 int gl__port_prepare(gl_greenlet *g, size_t stack_size);
 
 /* Suspend `from` (the running greenlet) and resume `to` (prepared or suspended).
- * Returns when some greenlet switches back to `from`. */
+ * Returns when some greenlet switches back to `from`; or at once, without switching,
+ * after calling gl__port_switch_refused(from) (out of memory). */
 void gl__port_switch(gl_greenlet *from, gl_greenlet *to);
 
 /* `from` has finished and will never run again: resume `to` and forget `from`'s
@@ -76,6 +77,11 @@ static inline void *gl__port_ctx(gl_greenlet *g)
 {
     return (char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size);
 }
+
+/* Called by a gl__port_switch() that cannot switch for want of memory (stackcopy:
+ * saving a stack slice), before it returns without switching: the switch then fails
+ * with GL_ENOMEM and `from` goes on running as if it had not been asked. */
+void gl__port_switch_refused(gl_greenlet *from);
 
 /* The greenlet's recorded stack guard range, for overflow reports. */
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi);
