@@ -519,3 +519,43 @@ CASE(hub, strerror_names_hub_codes_and_defers_to_greenlet_codes)
     CHECK_STR(hub_strerror(GL_EUSER + 5), gl_strerror(GL_EUSER + 5));
     CHECK_STR(hub_strerror(99), "unknown hub error");
 }
+
+static void *spawn_and_exit(void *arg)
+{
+    (void)arg;
+    if (hub_spawn(NULL, log_name, "child") != HUB_OK)
+        return gl_reraise();
+    LOG("parent-exits");
+    return NULL;
+}
+
+/* gevent's test_spawn_is_not_cancelled. */
+CASE(hub, greenlet_spawned_by_a_greenlet_that_exits_at_once_still_runs)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, spawn_and_exit, NULL));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_OK(hub_sleep(0));
+    CHECK_LOG("parent-exits child");
+}
+
+static void *start_timeout_and_return(void *arg)
+{
+    (void)arg;
+    hub_timeout *t;
+    if (hub_timeout_start(&t, 0.002) != HUB_OK)
+        return gl_reraise();
+    LOG("returns");
+    return t; /* never cancelled: its greenlet dies first */
+}
+
+CASE(hub, timeout_of_a_greenlet_that_died_never_fires)
+{
+    hub_greenlet *g;
+    void *t;
+    CHECK_OK(hub_spawn(&g, start_timeout_and_return, NULL));
+    CHECK_OK(hub_get(g, HUB_FOREVER, &t));
+    CHECK_OK(hub_sleep(0.010)); /* past its deadline: nothing is thrown into anyone */
+    CHECK_OK(hub_timeout_cancel(t));
+    CHECK_LOG("returns");
+}

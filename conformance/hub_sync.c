@@ -316,3 +316,25 @@ CASE(hub, releasing_an_unheld_lock_or_a_full_bounded_semaphore_is_an_error)
     CHECK_INT(hub_semaphore_value(sem), 2);
     CHECK_INT(hub_semaphore_new(&sem, 3, 2), GL_EINVAL);
 }
+
+static void *acquirer(void *arg)
+{
+    LOG("%s-waits", (const char *)arg);
+    int rc = hub_semaphore_acquire(sem, HUB_FOREVER);
+    LOG("%s:%s", (const char *)arg, hub_strerror(rc));
+    return rc == HUB_OK ? NULL : gl_reraise();
+}
+
+CASE(hub, killed_acquirer_passes_the_unit_it_was_handed_to_the_next)
+{
+    hub_greenlet *g[2];
+    CHECK_OK(hub_semaphore_new(&sem, 0, 0));
+    CHECK_OK(hub_spawn(&g[0], acquirer, "a0"));
+    CHECK_OK(hub_spawn(&g[1], acquirer, "a1"));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_kill_nowait(g[0])); /* its kill is queued before the unit's hand-off */
+    CHECK_OK(hub_semaphore_release(sem));
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    CHECK_LOG("a0-waits a1-waits a0:GreenletExit a1:success");
+    CHECK_INT(hub_semaphore_value(sem), 0);
+}

@@ -11,6 +11,10 @@
  *   what will wake it and switches to the hub; the hub runs the loop and switches back.
  *   Only greenlets started by hub_spawn() have the hub as parent; the main greenlet (and
  *   any greenlet of your own) may block in the hub too.
+ *   When everything waits and nothing queued, armed or watched can wake anyone, the hub
+ *   throws HUB_ELOOPEXIT into the main greenlet, as gevent's hub raises LoopExit in its
+ *   parent: main's blocked call returns it (the others stay suspended), and the next
+ *   blocking call resumes the hub.
  *
  * Scheduling guarantees (the same on both loop backends)
  *   - One FIFO of callbacks runs in the hub: spawn, sleep(0), wake-ups. Spawned
@@ -196,6 +200,8 @@ int hub_sleep(double seconds);
  *   hub_timeout_cancel(t);
  * Negative seconds never fire. If the greenlet is not waiting when it fires, it gets
  * the error at its next blocking call (the wake-up it already had comes first).
+ * A timeout started by a hub greenlet is disarmed when that greenlet dies; one started
+ * by a greenlet of your own must be cancelled before you destroy that greenlet.
  */
 typedef struct hub_timeout hub_timeout;
 
@@ -303,7 +309,8 @@ int hub_tcp_listen(const char *host, uint16_t port, int backlog, int *fd_out);
 /* The local port a socket is bound to, or -1 (HUB_ESYS recorded). */
 int hub_socket_port(int fd);
 
-/* Accept a connection (non-blocking descriptor in *fd_out), waiting up to `timeout`. */
+/* Accept a connection (non-blocking descriptor in *fd_out), waiting up to `timeout`.
+ * `listen_fd` must be non-blocking, as hub_tcp_listen() makes it. */
 int hub_accept(int listen_fd, double timeout, int *fd_out);
 
 /* Connect to host:port (numeric IPv4; NULL = 127.0.0.1), waiting up to `timeout`.
