@@ -559,3 +559,17 @@ CASE(hub, timeout_of_a_greenlet_that_died_never_fires)
     CHECK_OK(hub_timeout_cancel(t));
     CHECK_LOG("returns");
 }
+
+CASE(hub, released_greenlet_runs_on_and_a_second_release_is_refused)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_event, "g"));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_greenlet_release(g));
+    CHECK_INT(hub_greenlet_release(g), GL_EINVAL); /* the hub still holds it: detectable */
+    CHECK_INT(hub_greenlet_release(NULL), GL_EINVAL);
+    CHECK_OK(hub_event_set(ev));
+    CHECK_OK(hub_sleep(0));
+    CHECK_LOG("g-waits g-woke");
+}

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int listen_fd;
-    if (hub_tcp_listen(NULL, 0, 128, &listen_fd) != HUB_OK) {
+    if (hub_tcp_listen(NULL, 0, 0, &listen_fd) != HUB_OK) { /* backlog SOMAXCONN */
         fprintf(stderr, "echo: %s\n", gl_last_error()->message);
         return 1;
     }

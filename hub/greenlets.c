@@ -60,6 +60,7 @@ static int spawn(hub_greenlet **out, double delay, gl_run_fn fn, void *arg)
     g->fn = fn;
     g->arg = arg;
     g->refs = out ? 2 : 1;
+    g->user_ref = out != NULL;
     g->start.fn = start;
     g->start_timer.fire = start_due;
     g->kill.fn = kill_now;
@@ -95,6 +96,9 @@ int hub_greenlet_release(hub_greenlet *g)
 {
     if (!g)
         return hub__fail(GL_EINVAL, NULL, "hub_greenlet_release: NULL");
+    if (!g->user_ref)
+        return hub__fail(GL_EINVAL, NULL, "hub_greenlet_release: already released");
+    g->user_ref = 0;
     hub__greenlet_unref(g);
     return HUB_OK;
 }

@@ -103,6 +103,7 @@ struct hub_greenlet {
     void *arg;
     int refs;                 /* the caller's + the hub's (until dead) */
     unsigned char started, dead, failed;
+    unsigned char user_ref;   /* the caller's reference is still held */
     void *value;
     gl_error error;
     hub__cb start;            /* queued by spawn */

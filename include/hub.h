@@ -143,7 +143,8 @@ int hub_spawn(hub_greenlet **out, gl_run_fn fn, void *arg);
 /* As hub_spawn(), starting after `seconds` (0: after the callbacks queued now). */
 int hub_spawn_later(hub_greenlet **out, double seconds, gl_run_fn fn, void *arg);
 
-/* Give back the caller's reference. GL_EINVAL for NULL. */
+/* Give back the caller's reference (once; GL_EINVAL for NULL or a second release
+ * while the greenlet is alive). The greenlet itself runs on. */
 int hub_greenlet_release(hub_greenlet *g);
 
 /* The hub greenlet running now, or NULL (main, or a greenlet not started by the hub). */
@@ -222,7 +223,9 @@ int hub_event_new(hub_event **out);
 int hub_event_free(hub_event *e);
 /* Set the flag and wake every waiter, in the order they waited. Does not switch. */
 int hub_event_set(hub_event *e);
+/* Clear the flag; greenlets already woken stay woken. */
 int hub_event_clear(hub_event *e);
+/* 1 if the flag is set (0 for NULL). */
 int hub_event_is_set(const hub_event *e);
 /* HUB_OK at once if set; else wait until set (HUB_OK even if cleared again before the
  * waiter ran) or HUB_ETIMEOUT. */
@@ -239,6 +242,7 @@ int hub_async_result_set(hub_async_result *r, void *value);
 /* Set an error (code > 0, message printf-style) instead; HUB_EALREADY if already set. */
 int hub_async_result_set_error(hub_async_result *r, int code, void *data, const char *fmt,
                                ...) __attribute__((format(printf, 4, 5)));
+/* 1 once a value or an error was set. */
 int hub_async_result_ready(const hub_async_result *r);
 /* Wait for it: HUB_OK with *value, the stored error (gl_last_error() has its message
  * and data), or HUB_ETIMEOUT. */
@@ -259,6 +263,7 @@ int hub_queue_put(hub_queue *q, void *item, double timeout);
 /* Take the oldest item; on an empty queue wait: HUB_EEMPTY when `timeout` passes (at
  * once for 0). Blocked getters receive items in the order they blocked. */
 int hub_queue_get(hub_queue *q, double timeout, void **item);
+/* Items in the queue now (not counting blocked putters' items). */
 size_t hub_queue_size(const hub_queue *q);
 
 /* ---- Semaphore and Lock ------------------------------------------------------------------- */
@@ -276,8 +281,10 @@ int hub_semaphore_free(hub_semaphore *s);
 int hub_semaphore_acquire(hub_semaphore *s, double timeout);
 /* Give one unit back (to the first blocked acquirer, if any). Does not switch. */
 int hub_semaphore_release(hub_semaphore *s);
+/* Units available now. */
 unsigned hub_semaphore_value(const hub_semaphore *s);
 
+/* A Lock: hub_semaphore_new(out, 1, 1); free and acquire as the semaphore's. */
 int hub_lock_new(hub_lock **out);
 int hub_lock_free(hub_lock *l);
 int hub_lock_acquire(hub_lock *l, double timeout);
@@ -295,6 +302,8 @@ int hub_lock_release(hub_lock *l);
  * aborts, by an assertion, if a descriptor it is about to watch was closed behind its
  * back, or is the loop's own epoll descriptor; libuv reports the latter as HUB_ESYS.)
  */
+/* Wait until `fd` is readable (hub_wait_read) or writable (hub_wait_write):
+ * HUB_OK, HUB_ETIMEOUT (timeout 0: poll once), HUB_ECLOSED, HUB_EBUSY, HUB_ESYS. */
 int hub_wait_read(int fd, double timeout);
 int hub_wait_write(int fd, double timeout);
 
