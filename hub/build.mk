@@ -30,3 +30,9 @@ EXAMPLE_BINS := $(foreach e,$(EXAMPLES),$(foreach p,$(PORTS),$(BUILD)/release/bi
 .PHONY: examples
 examples: $(EXAMPLE_BINS)
 build: $(EXAMPLE_BINS)
+
+# `make test` also runs the examples and checks their output (hub/check_examples.sh).
+.PHONY: check-examples
+check-examples: $(EXAMPLE_BINS)
+	@hub/check_examples.sh $(BUILD)/release/bin/examples $(PORTS)
+TEST_EXTRA += check-examples
