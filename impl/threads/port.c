@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 #include "port.h"
 #include "stack.h"
@@ -158,33 +157,32 @@ __attribute__((noreturn)) static void fatal(const char *what, int err)
     abort();
 }
 
-/* The first switch into `to`: its OS thread starts with the baton already in hand. */
-static void start_thread(th_ctx *from, gl_greenlet *to)
+/* The first switch into `to`: its OS thread starts with the baton already in hand.
+ * Returns the pthread_create error (to is then left as it was). */
+static int start_thread(th_ctx *from, gl_greenlet *to)
 {
     th_ctx *t = ctx(to);
-    t->thread = gl__thread_peek();
-    link_live(from->home, t);
-    t->state = THREAD_LIVE;
-    atomic_store(&t->baton, BATON_GO);
     pthread_attr_t attr;
     int rc = pthread_attr_init(&attr);
-    if (rc == 0)
-        rc = pthread_attr_setstack(&attr, t->stack.lo,
-                                   (size_t)((char *)t->stack.hi - (char *)t->stack.lo));
     if (rc != 0)
-        fatal("pthread_attr_setstack", rc);
-    /* The thread limit can be transient (threads of ended greenlets not yet joined):
-     * retry for a while before giving up. The port interface has no way to report a
-     * failure at the first switch (the stack was already had at gl_new). */
-    for (int tries = 0; (rc = pthread_create(&t->tid, &attr, thread_main, to)) == EAGAIN &&
-                        tries < 200;
-         tries++) {
-        struct timespec ms = {0, 1000 * 1000};
-        nanosleep(&ms, NULL);
+        return rc;
+    rc = pthread_attr_setstack(&attr, t->stack.lo,
+                               (size_t)((char *)t->stack.hi - (char *)t->stack.lo));
+    if (rc == 0) {
+        /* All set before it exists: it runs at once, and may touch the list. */
+        t->thread = gl__thread_peek();
+        link_live(from->home, t);
+        t->state = THREAD_LIVE;
+        atomic_store(&t->baton, BATON_GO);
+        rc = pthread_create(&t->tid, &attr, thread_main, to);
+        if (rc != 0) {
+            atomic_store(&t->baton, BATON_WAIT);
+            t->state = THREAD_NONE;
+            unlink_live(t);
+        }
     }
     pthread_attr_destroy(&attr);
-    if (rc != 0)
-        fatal("cannot create the OS thread of a greenlet at its first switch", rc);
+    return rc;
 }
 
 /* Wakes the OS thread of a suspended greenlet only to end it, and joins it. */
@@ -238,10 +236,14 @@ int gl__port_prepare(gl_greenlet *g, size_t stack_size)
 void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 {
     th_ctx *f = ctx(from), *t = ctx(to);
-    if (t->state == THREAD_NONE)
-        start_thread(f, to);
-    else
+    if (t->state != THREAD_NONE) {
         baton_give(t);
+    } else if (start_thread(f, to) != 0) {
+        /* No OS thread to be had (thread or memory limits): the switch fails with an
+         * error in the caller, and `to` stays unstarted. */
+        gl__port_switch_refused(from);
+        return;
+    }
     baton_wait(f);
     if (f->cancel)
         longjmp(*exit_point, 1);
@@ -250,13 +252,14 @@ void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
 {
     th_ctx *f = ctx(from), *t = ctx(to);
+    int rc;
     unlink_live(f); /* before the baton goes: `to` may release us at once */
     f->ended = 1;
     jmp_buf *out = exit_point;
-    if (t->state == THREAD_NONE)
-        start_thread(f, to); /* an unstarted parent receives the result */
-    else
+    if (t->state != THREAD_NONE)
         baton_give(t);
+    else if ((rc = start_thread(f, to)) != 0) /* an unstarted parent gets the result */
+        fatal("cannot create the OS thread of an unstarted parent a greenlet ended into", rc);
     longjmp(*out, 1); /* to the bottom of thread_main: the thread ends, release joins it */
 }
 
