@@ -7,15 +7,18 @@
  * A greenlet's OS thread is created at its first switch, on a stack reserved at
  * gl_new (core/stack.c: guard page, pool, valgrind registration), so running out of
  * address space or mappings is reported by gl_new, and the guard is exactly known to
- * the overflow reporter. The thread ends when the greenlet ends. When a logical thread
+ * the overflow reporter. If no OS thread can be had then (thread limits), that first
+ * switch fails with an error and the greenlet stays unstarted.
+ * The thread ends when the greenlet ends. When a logical thread
  * ends, the OS threads of its still-suspended greenlets are woken and told to exit
  * without running any more of their code, and joined: no thread is left behind.
  *
  * What this strategy cannot hide: C thread-local variables (`__thread`, errno) are per
- * OS thread, so each greenlet sees its own, not its logical thread's.
+ * OS thread, so each greenlet sees its own, not its logical thread's; a process-wide
+ * signal may be handled on any greenlet's OS thread; fork() from a greenlet keeps only
+ * the calling one's thread.
  */
 #include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <setjmp.h>
