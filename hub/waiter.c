@@ -64,10 +64,18 @@ hub__waiter *hub__waiter_new(hub__hub *h)
         hub__fail(GL_ENOMEM, NULL, "out of memory for a waiter");
         return NULL;
     }
-    memset(w, 0, sizeof *w);
+    /* Field by field: clearing the message buffer too would cost more than the wait. */
+    w->prev = w->next = NULL;
+    w->q = NULL;
     w->greenlet = gl_current();
-    w->resume.fn = resume;
+    w->state = HUB__WAITING;
+    w->code = HUB_OK;
+    w->value = NULL;
+    w->timer.slot = 0;
     w->timer.fire = timed_out;
+    w->resume.prev = w->resume.next = NULL;
+    w->resume.fn = resume;
+    w->message[0] = 0;
     return w;
 }
 
