@@ -128,6 +128,30 @@ void gl__release_finished(gl__thread *t)
     gl__greenlet_unref(f);
 }
 
+/* The trace hook sees a switch or throw arrive at `self`; returns whether an error is
+ * in flight now. Out of line so that its saved error (160-byte message) stays out of
+ * every switch's frame: a stack-copying port copies those frames on each switch. */
+static __attribute__((noinline)) int trace_arrival(gl__thread *t, gl_greenlet *self,
+                                                   int is_error)
+{
+    gl_trace_fn fn = t->trace;
+    gl_error saved;
+    if (is_error)
+        saved = t->xfer.error; /* the hook may switch and reuse the transfer slot */
+    int failed = fn(is_error ? GL_TRACE_THROW : GL_TRACE_SWITCH, t->xfer.origin, self,
+                    t->trace_arg);
+    if (is_error)
+        t->xfer.error = saved;
+    if (failed) {
+        t->trace = NULL;
+        t->trace_arg = NULL;
+        is_error = 1;
+        gl__error_setf(&t->xfer.error, GL_ETRACE, NULL,
+                       "trace function returned %d; tracing removed", failed);
+    }
+    return is_error;
+}
+
 /* What `self` gets when it resumes: the transfer in flight, seen through the trace
  * hook. Runs on `self`'s context right after the port switched to it. */
 static inline __attribute__((always_inline)) int receive(gl__thread *t, gl_greenlet *self,
@@ -137,23 +161,8 @@ static inline __attribute__((always_inline)) int receive(gl__thread *t, gl_green
         gl__release_finished(t); /* its stack is no longer in use */
     int is_error = t->xfer.is_error;
     void *value = t->xfer.value;
-    if (t->trace) {
-        gl_trace_fn fn = t->trace;
-        gl_error saved;
-        if (is_error)
-            saved = t->xfer.error; /* the hook may switch and reuse the transfer slot */
-        int failed = fn(is_error ? GL_TRACE_THROW : GL_TRACE_SWITCH, t->xfer.origin, self,
-                        t->trace_arg);
-        if (is_error)
-            t->xfer.error = saved;
-        if (failed) {
-            t->trace = NULL;
-            t->trace_arg = NULL;
-            is_error = 1;
-            gl__error_setf(&t->xfer.error, GL_ETRACE, NULL,
-                           "trace function returned %d; tracing removed", failed);
-        }
-    }
+    if (t->trace)
+        is_error = trace_arrival(t, self, is_error);
     if (is_error) {
         self->last_error = t->xfer.error;
         if (result)
@@ -278,26 +287,25 @@ void gl__entry(gl_greenlet *self)
     gl__thread *t = self->thread;
     void *arg = NULL, *ret = NULL;
     int failed = 0;
-    gl_error err;
+    gl_error *err = &self->raised; /* in the record, not in the frame (see trace_arrival) */
 
     if (receive(t, self, &arg) != GL_OK) {
         failed = 1; /* thrown into before it started: run never executes */
-        err = self->last_error;
+        *err = self->last_error;
     } else {
         gl_run_fn run = self->run;
         self->run = NULL; /* greenlet deletes `run` once started */
         self->raising = 0;
         ret = run(arg);
         if (self->raising) {
-            failed = 1;
-            err = self->raised;
+            failed = 1; /* with self->raised */
             self->raising = 0;
         }
     }
     self->finished = 1;
-    if (failed && err.code == GL_EEXIT) {
+    if (failed && err->code == GL_EEXIT) {
         failed = 0; /* GreenletExit ends a greenlet quietly */
-        ret = err.data;
+        ret = err->data;
     }
 
     /* The result goes to the first live ancestor; an unstarted one is started with
@@ -308,13 +316,13 @@ void gl__entry(gl_greenlet *self)
         if (target->started || target->run)
             break;
         failed = 1;
-        gl__error_setf(&err, GL_ENORUN, NULL, "parent greenlet has no run function");
+        gl__error_setf(err, GL_ENORUN, NULL, "parent greenlet has no run function");
         target = target->parent;
     }
     t->xfer.origin = self;
     t->xfer.is_error = failed;
     if (failed)
-        t->xfer.error = err;
+        t->xfer.error = *err;
     else
         t->xfer.value = ret;
     gl__greenlet_ref(self);
