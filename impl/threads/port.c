@@ -15,9 +15,11 @@
  *
  * What this strategy cannot hide: C thread-local variables (`__thread`, errno) are per
  * OS thread, so each greenlet sees its own, not its logical thread's; a process-wide
- * signal may be handled on any greenlet's OS thread; fork() from a greenlet keeps only
- * the calling one's thread.
+ * signal is handled on a thread that does not run greenlets (greenlet threads block
+ * them, so that no handler runs on a suspended greenlet), concurrently with the
+ * running greenlet; fork() from a greenlet keeps only the calling one's thread.
  */
+#define _GNU_SOURCE /* pthread_attr_setsigmask_np */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -160,6 +162,17 @@ __attribute__((noreturn)) static void fatal(const char *what, int err)
     abort();
 }
 
+/* A greenlet's thread blocks every signal that is not aimed at it (faults, SIGPIPE):
+ * a process-wide one then goes to a thread that runs no greenlet of its own. */
+static void greenlet_sigmask(sigset_t *set)
+{
+    static const int aimed[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+                                SIGPIPE, SIGXFSZ};
+    sigfillset(set);
+    for (size_t i = 0; i < sizeof aimed / sizeof aimed[0]; i++)
+        sigdelset(set, aimed[i]);
+}
+
 /* The first switch into `to`: its OS thread starts with the baton already in hand.
  * Returns the pthread_create error (to is then left as it was). */
 static int start_thread(th_ctx *from, gl_greenlet *to)
@@ -171,6 +184,10 @@ static int start_thread(th_ctx *from, gl_greenlet *to)
         return rc;
     rc = pthread_attr_setstack(&attr, t->stack.lo,
                                (size_t)((char *)t->stack.hi - (char *)t->stack.lo));
+    sigset_t mask;
+    greenlet_sigmask(&mask);
+    if (rc == 0)
+        rc = pthread_attr_setsigmask_np(&attr, &mask);
     if (rc == 0) {
         /* All set before it exists: it runs at once, and may touch the list. */
         t->thread = gl__thread_peek();
