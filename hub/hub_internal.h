@@ -141,6 +141,9 @@ typedef struct hub__io {
     void *backend;            /* the backend's watcher */
 } hub__io;
 
+/* hub_wait_read/write; known_open: the caller's own syscall on fd just said EAGAIN. */
+int hub__wait_fd(int fd, int events, double timeout, int known_open, const char *what);
+
 /* ---- the hub ---------------------------------------------------------------------------- */
 
 struct hub__hub {

@@ -89,14 +89,15 @@ void hub__io_ready(hub__io *io, int events, int err)
     update(h, io);
 }
 
-static int wait_fd(int fd, int events, double timeout, const char *what)
+int hub__wait_fd(int fd, int events, double timeout, int known_open, const char *what)
 {
     if (fd < 0)
         return hub__fail(GL_EINVAL, NULL, "%s: invalid descriptor %d", what, fd);
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
-    if (fcntl(fd, F_GETFD) < 0)
+    /* A descriptor that is not open must not reach the backend (libev aborts on it). */
+    if (!known_open && fcntl(fd, F_GETFD) < 0)
         return hub__fail_errno(errno, "%s(%d)", what, fd);
     hub__io *io = io_for(h, fd, what);
     if (!io)
@@ -130,11 +131,14 @@ static int wait_fd(int fd, int events, double timeout, const char *what)
     return rc;
 }
 
-int hub_wait_read(int fd, double timeout) { return wait_fd(fd, HUB__READ, timeout, "hub_wait_read"); }
+int hub_wait_read(int fd, double timeout)
+{
+    return hub__wait_fd(fd, HUB__READ, timeout, 0, "hub_wait_read");
+}
 
 int hub_wait_write(int fd, double timeout)
 {
-    return wait_fd(fd, HUB__WRITE, timeout, "hub_wait_write");
+    return hub__wait_fd(fd, HUB__WRITE, timeout, 0, "hub_wait_write");
 }
 
 int hub_close(int fd)

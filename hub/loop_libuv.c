@@ -14,6 +14,8 @@ typedef struct {
 typedef struct {
     uv_poll_t h;
     hub__io *io;
+    int polling; /* events libuv polls for (0: stopped) */
+    int wanted;  /* events the hub wants now */
 } libuv_io;
 
 static void noop_timer_cb(uv_timer_t *t) { (void)t; }
@@ -53,6 +55,15 @@ static void libuv_destroy(void *loop)
 static void libuv_poll_cb(uv_poll_t *h, int status, int revents)
 {
     libuv_io *x = (libuv_io *)h;
+    if (status < 0)
+        x->polling = 0; /* libuv stopped the handle */
+    if (!x->wanted) {
+        /* Nobody waits any more: stop now (stopping was put off, see libuv_io_set). */
+        if (x->polling)
+            uv_poll_stop(&x->h);
+        x->polling = 0;
+        return;
+    }
     int events = (revents & UV_READABLE ? HUB__READ : 0) | (revents & UV_WRITABLE ? HUB__WRITE : 0);
     /* libuv reports POLLERR (e.g. a refused connect) as UV_EBADF and stops the handle.
      * As poll(2) does, call the descriptor ready: the next read or write says what went
@@ -80,16 +91,20 @@ static int libuv_io_init(void *loop, hub__io *io)
     return 0;
 }
 
+/* Stopping is put off until an event arrives that nobody wants: a greenlet that
+ * reads, waits, reads again (a socket's usual life) then costs no epoll_ctl per wait,
+ * as with libev, which keeps the kernel's interest set the same way. */
 static void libuv_io_set(void *loop, hub__io *io, int events)
 {
     (void)loop;
     libuv_io *x = io->backend;
-    if (events)
-        uv_poll_start(&x->h, (events & HUB__READ ? UV_READABLE : 0) |
+    x->wanted = events;
+    if (!events || events == x->polling)
+        return;
+    if (uv_poll_start(&x->h, (events & HUB__READ ? UV_READABLE : 0) |
                                  (events & HUB__WRITE ? UV_WRITABLE : 0),
-                      libuv_poll_cb);
-    else
-        uv_poll_stop(&x->h);
+                      libuv_poll_cb) == 0)
+        x->polling = events;
 }
 
 static void free_handle(uv_handle_t *h) { free(h); }
