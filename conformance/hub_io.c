@@ -298,3 +298,37 @@ CASE(hub, unknown_backend_in_the_environment_is_a_clear_error)
     CHECK(strstr(gl_last_error()->message, "no-such-loop") != NULL);
     CHECK_PTR(hub_loop_name(), NULL);
 }
+
+CASE(hub, data_arriving_while_nobody_waits_is_there_for_the_next_wait)
+{
+    char buf[8];
+    size_t n;
+    make_pair();
+    CHECK_OK(hub_send_all(sv[1], "a", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_recv(sv[0], buf, sizeof buf, HUB_FOREVER, &n)); /* ready: no wait */
+    CHECK_INT(hub_wait_read(sv[0], 0.002), HUB_ETIMEOUT);          /* watched, then not */
+    CHECK_OK(hub_send_all(sv[1], "b", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_sleep(0.005)); /* the loop polls while nobody waits on sv[0] */
+    CHECK_OK(hub_wait_read(sv[0], HUB_FOREVER));
+    CHECK_OK(hub_recv(sv[0], buf, sizeof buf, HUB_FOREVER, &n));
+    CHECK_INT(n, 1);
+    CHECK_INT(buf[0], 'b');
+}
+
+CASE(hub, descriptor_number_reused_after_hub_close_can_be_waited_on)
+{
+    int first;
+    hub_greenlet *g;
+    make_pair();
+    first = sv[0];
+    CHECK_INT(hub_wait_read(sv[0], 0.002), HUB_ETIMEOUT); /* the hub now knows this fd */
+    CHECK_OK(hub_close(sv[0]));
+    CHECK_OK(hub_close(sv[1]));
+    make_pair();
+    CHECK_INT(sv[0], first); /* the lowest free number comes back */
+    CHECK_OK(hub_spawn(&g, reader, NULL));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_send_all(sv[1], "new", 3, HUB_FOREVER, NULL));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_LOG("recv:new");
+}
