@@ -573,3 +573,16 @@ CASE(hub, released_greenlet_runs_on_and_a_second_release_is_refused)
     CHECK_OK(hub_sleep(0));
     CHECK_LOG("g-waits g-woke");
 }
+
+CASE(hub, hub_runs_when_the_default_stack_is_the_smallest_the_port_allows)
+{
+    size_t min = gl_port()->min_stack_size;
+    if (min == 0)
+        min = 16 * 1024;
+    CHECK_OK(gl_set_default_stack_size(min));
+    hub_greenlet *g[2];
+    CHECK_OK(hub_spawn(&g[0], sleep_then_log, "slept"));
+    CHECK_OK(hub_spawn(&g[1], log_name, "ran"));
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    CHECK_LOG("ran slept");
+}

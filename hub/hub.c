@@ -35,6 +35,8 @@ int hub_set_loop(const char *name)
     return HUB_OK;
 }
 
+#define HUB__STACK_MIN ((size_t)128 * 1024)
+
 /* ---- the registry: one hub per logical thread, keyed by its main greenlet ---------------- */
 /* Keyed by gl_main() rather than kept in a thread-local: on the threads port every
  * greenlet runs on an OS thread of its own, but they all share one main greenlet. */
@@ -88,7 +90,13 @@ static hub__hub *create(gl_greenlet *main)
         hub__fail(HUB_ELOOP, NULL, "the %s loop could not start: %s", ops->name, strerror(err));
         return NULL;
     }
-    int rc = gl_new(&h->greenlet, hub__run, main);
+    /* The hub runs the loop library (libuv polls with 12 KiB of events on the stack):
+     * give it room even if the default stack was set small. */
+    size_t stack = gl_default_stack_size();
+    size_t max = gl_port()->max_stack_size;
+    if (stack < HUB__STACK_MIN && (max == 0 || max >= HUB__STACK_MIN))
+        stack = HUB__STACK_MIN;
+    int rc = gl_new_with_stack(&h->greenlet, hub__run, main, stack);
     if (rc != GL_OK) {
         ops->destroy(h->loop);
         free(h);
