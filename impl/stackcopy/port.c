@@ -42,6 +42,16 @@
 #include "port.h"
 #include "stack.h"
 
+/* Valgrind takes a stack-pointer move of more than 2 MB (--max-stackframe) for a switch
+ * to another stack and stops tracking which bytes below it are in use: a slice copied
+ * back after such a jump would be "invalid writes" to stack it believes was freed. */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define VALGRIND_STACK_IN_USE(p, n) VALGRIND_MAKE_MEM_UNDEFINED(p, n)
+#else
+#define VALGRIND_STACK_IN_USE(p, n) ((void)0)
+#endif
+
 #if GL_ASAN
 #include <pthread.h>
 #define NO_ASAN __attribute__((no_sanitize_address, noinline))
@@ -207,6 +217,7 @@ NO_ASAN static void *restore(void *arg)
     if (owner->refused)
         return (void *)owner->start; /* back into the frame it just pushed */
     if (to->saved) {
+        VALGRIND_STACK_IN_USE((void *)to->start, to->saved);
         copy_words((void *)to->start, to->copy, to->saved);
 #if GL_ASAN
         copy_bytes(shadow_of(to->start), to->shadow, to->saved >> shadow_scale);
