@@ -132,8 +132,10 @@ valgrind: $(RELEASE_BINS)
 
 # ---- benchmarks ----------------------------------------------------------------------
 # harness/build.mk: QUICK=1 smoke run, PORTS="a b" / FILTER=regex narrow it.
+# The charts and report (plots/build.mk) are drawn even when a case failed.
 bench: deps build
-	@$(MAKE) --no-print-directory bench-run
+	@status=0; $(MAKE) --no-print-directory bench-run || status=1; \
+	$(if $(wildcard plots/build.mk),$(MAKE) --no-print-directory plots || status=1;) exit $$status
 
 # ---- dependencies --------------------------------------------------------------------
 DEB_PACKAGES := libev-dev libuv1-dev libbenchmark-dev python3-matplotlib jq

@@ -24,7 +24,6 @@ typedef struct ev_conn {
 struct ev_echo {
     struct ev_loop *loop;
     echo_stats stats;
-    uint64_t target;     /* stop the loop once this many round trips completed */
     const char *error;
     uint64_t seen, seen_ns; /* watchdog: progress at its last look */
 };
@@ -70,10 +69,9 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
         return;
     c->have = 0;
     ev_echo *r = c->run;
-    echo_stats_add(&r->stats, echo_now_ns() - c->sent_ns);
-    send_message(c);
-    if (r->stats.round_trips >= r->target)
+    if (echo_stats_add(&r->stats, c->sent_ns))
         ev_break(loop, EVBREAK_ALL);
+    send_message(c);
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
@@ -91,7 +89,7 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void baseline_echo_ev(bench_state *st, void *arg)
 {
-    int conns = (int)(intptr_t)arg;
+    int conns = ((const echo_case *)arg)->conns;
     int *fds = malloc(2 * (size_t)conns * sizeof *fds);
     ev_conn *cs = calloc(2 * (size_t)conns, sizeof *cs);
     ev_echo r = {0};
@@ -99,7 +97,7 @@ static void baseline_echo_ev(bench_state *st, void *arg)
     r.loop = ev_loop_new(EVFLAG_AUTO);
     for (int i = 0; fds && i < 2 * conns; i++)
         fds[i] = -1;
-    if (!fds || !cs || !r.loop || echo_stats_init(&r.stats, echo_iterations(conns)) != 0) {
+    if (!fds || !cs || !r.loop || echo_stats_init(&r.stats, conns) != 0) {
         bench_fail(st, "out of memory");
         goto out;
     }
@@ -121,23 +119,14 @@ static void baseline_echo_ev(bench_state *st, void *arg)
 
     for (int i = 0; i < conns; i++)
         send_message(&cs[i]);
-    int64_t batch = conns > 1000 ? conns : 1000;
-    int first = 1;
-    while (bench_keep_running_batch(st, batch)) {
-        if (first) {
-            first = 0;
-            r.stats.round_trips = r.stats.stored = 0;
-            r.stats.t0_ns = r.seen_ns = echo_now_ns();
-        }
-        r.target += (uint64_t)batch;
-        while (!r.error && r.stats.round_trips < r.target)
+    while (bench_keep_running_batch(st, 1)) {
+        echo_stats_start(&r.stats);
+        r.seen_ns = r.stats.t0_ns;
+        while (!r.error && !r.stats.done)
             ev_run(r.loop, 0);
-        if (r.error) {
+        if (r.error)
             bench_fail(st, "%s", r.error);
-            break;
-        }
     }
-    r.stats.t1_ns = echo_now_ns();
     if (!r.error)
         echo_stats_report(&r.stats, st, conns);
     ev_ref(r.loop);
@@ -155,9 +144,5 @@ out:
 
 void bench_baselines_echo_ev(void)
 {
-    for (size_t i = 0; i < echo_nconns; i++) {
-        bench_case *c = bench_register(baseline_echo_ev, (void *)(intptr_t)echo_conns[i],
-                                       "baseline_echo/libev/%d", echo_conns[i]);
-        bench_iterations(bench_use_real_time(c), echo_iterations(echo_conns[i]));
-    }
+    echo_register(baseline_echo_ev, "libev", "baseline_echo");
 }

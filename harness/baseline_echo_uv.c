@@ -25,7 +25,6 @@ typedef struct uv_conn {
 struct uv_echo {
     uv_loop_t loop;
     echo_stats stats;
-    uint64_t target;
     const char *error;
     uint64_t seen, seen_ns;
 };
@@ -73,10 +72,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (c->have < ECHO_MSG)
         return;
     c->have = 0;
-    echo_stats_add(&r->stats, echo_now_ns() - c->sent_ns);
-    send_message(c);
-    if (r->stats.round_trips >= r->target)
+    if (echo_stats_add(&r->stats, c->sent_ns))
         uv_stop(&r->loop);
+    send_message(c);
 }
 
 static void on_watchdog(uv_timer_t *t)
@@ -105,7 +103,7 @@ static void set_linger_zero(uv_handle_t *h, void *arg)
 
 static void baseline_echo_uv(bench_state *st, void *arg)
 {
-    int conns = (int)(intptr_t)arg;
+    int conns = ((const echo_case *)arg)->conns;
     int *fds = malloc(2 * (size_t)conns * sizeof *fds);
     uv_conn *cs = calloc(2 * (size_t)conns, sizeof *cs);
     uv_echo *r = calloc(1, sizeof *r);
@@ -113,7 +111,7 @@ static void baseline_echo_uv(bench_state *st, void *arg)
     int loop_ok = 0;
     for (int i = 0; fds && i < 2 * conns; i++)
         fds[i] = -1;
-    if (!fds || !cs || !r || echo_stats_init(&r->stats, echo_iterations(conns)) != 0) {
+    if (!fds || !cs || !r || echo_stats_init(&r->stats, conns) != 0) {
         bench_fail(st, "out of memory");
         goto out;
     }
@@ -147,23 +145,14 @@ static void baseline_echo_uv(bench_state *st, void *arg)
 
     for (int i = 0; i < conns && !r->error; i++)
         send_message(&cs[i]);
-    int64_t batch = conns > 1000 ? conns : 1000;
-    int first = 1;
-    while (bench_keep_running_batch(st, batch)) {
-        if (first) {
-            first = 0;
-            r->stats.round_trips = r->stats.stored = 0;
-            r->stats.t0_ns = r->seen_ns = echo_now_ns();
-        }
-        r->target += (uint64_t)batch;
-        while (!r->error && r->stats.round_trips < r->target)
+    while (bench_keep_running_batch(st, 1)) {
+        echo_stats_start(&r->stats);
+        r->seen_ns = r->stats.t0_ns;
+        while (!r->error && !r->stats.done)
             uv_run(&r->loop, UV_RUN_DEFAULT);
-        if (r->error) {
+        if (r->error)
             bench_fail(st, "%s", r->error);
-            break;
-        }
     }
-    r->stats.t1_ns = echo_now_ns();
     if (!r->error)
         echo_stats_report(&r->stats, st, conns);
 out:
@@ -184,9 +173,5 @@ out:
 
 void bench_baselines_echo_uv(void)
 {
-    for (size_t i = 0; i < echo_nconns; i++) {
-        bench_case *c = bench_register(baseline_echo_uv, (void *)(intptr_t)echo_conns[i],
-                                       "baseline_echo/libuv/%d", echo_conns[i]);
-        bench_iterations(bench_use_real_time(c), echo_iterations(echo_conns[i]));
-    }
+    echo_register(baseline_echo_uv, "libuv", "baseline_echo");
 }

@@ -13,6 +13,7 @@
  * Every run creates its hub with the loop it wants (hub_set_loop) and destroys it at
  * the end (hub_destroy), so runs of both loops can interleave in one process.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -121,15 +122,9 @@ out:
 
 /* ---- echo ------------------------------------------------------------------------------------ */
 
-typedef struct echo_case {
-    const char *loop;
-    int conns;
-} echo_case;
-
 typedef struct hub_echo {
     echo_stats stats;
-    uint64_t target;     /* main is woken once this many round trips completed */
-    hub_event *reached;
+    hub_event *reached;  /* set when the window is over (or a connection failed) */
     volatile int stop;
     const char *error;
 } hub_echo;
@@ -177,8 +172,7 @@ static void *echo_client(void *arg)
             if (hub_recv(c->fd, c->buf + have, ECHO_MSG - have, HUB_FOREVER, &n) != HUB_OK ||
                 n == 0)
                 return conn_failed(c, "client: recv failed or peer closed");
-        echo_stats_add(&r->stats, echo_now_ns() - sent);
-        if (r->stats.round_trips >= r->target && !hub_event_is_set(r->reached))
+        if (echo_stats_add(&r->stats, sent) && !hub_event_is_set(r->reached))
             hub_event_set(r->reached);
     }
 }
@@ -194,7 +188,7 @@ static void case_echo(bench_state *st, void *arg)
     char err[256];
     size_t made = 0;
     int opened = 0;
-    if (!fds || !cs || !gs || !r || echo_stats_init(&r->stats, echo_iterations(n)) != 0) {
+    if (!fds || !cs || !gs || !r || echo_stats_init(&r->stats, n) != 0) {
         bench_fail(st, "out of memory");
         goto out;
     }
@@ -220,30 +214,30 @@ static void case_echo(bench_state *st, void *arg)
             goto stop;
         }
     }
-    int64_t batch = n > 1000 ? n : 1000;
-    int first = 1;
-    while (bench_keep_running_batch(st, batch)) {
-        if (first) {
-            first = 0;
-            /* Everyone has started and the first messages are on their way. */
-            r->stats.round_trips = r->stats.stored = 0;
-            r->stats.t0_ns = echo_now_ns();
-        }
-        r->target += (uint64_t)batch;
-        while (!r->error && r->stats.round_trips < r->target) {
-            hub_event_clear(r->reached);
-            int rc = hub_event_wait(r->reached, ECHO_STALL_NS / 1e9);
-            if (rc == HUB_ETIMEOUT && !r->error)
-                r->error = "no batch completed for 10 s";
-            else if (rc != HUB_OK && !r->error)
-                r->error = "main: waiting for the batch failed";
-        }
-        if (r->error) {
-            bench_fail(st, "%s", r->error);
-            break;
-        }
+    /* Let every greenlet start (a thread per greenlet takes a while) and the first
+     * messages leave before the window opens. */
+    if (hub_sleep(0) != HUB_OK) {
+        bench_fail(st, "hub_sleep: %s", gl_last_error()->message);
+        goto stop;
     }
-    r->stats.t1_ns = echo_now_ns();
+    while (bench_keep_running_batch(st, 1)) {
+        echo_stats_start(&r->stats);
+        uint64_t seen = 0, seen_ns = r->stats.t0_ns;
+        while (!r->error && !r->stats.done) {
+            int rc = hub_event_wait(r->reached, 1.0);
+            uint64_t now = echo_now_ns();
+            if (rc != HUB_OK && rc != HUB_ETIMEOUT && !r->error)
+                r->error = "main: waiting for the window to end failed";
+            if (r->stats.round_trips != seen) {
+                seen = r->stats.round_trips;
+                seen_ns = now;
+            } else if (now - seen_ns > ECHO_STALL_NS && !r->error) {
+                r->error = "no round trip completed for 10 s";
+            }
+        }
+        if (r->error)
+            bench_fail(st, "%s", r->error);
+    }
     if (!r->error)
         echo_stats_report(&r->stats, st, n);
 stop:
@@ -276,8 +270,9 @@ void bench_cases_hub(void)
 {
     const char *port = gl_port()->name;
     static sleep_case sleeps[NLOOPS][2];
-    static echo_case echoes[NLOOPS][8];
     static const int rounds[] = {10, 1000};
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "echo/%s", port);
     for (size_t l = 0; l < NLOOPS; l++) {
         for (size_t i = 0; i < 2; i++) {
             sleeps[l][i] = (sleep_case){loops[l], rounds[i]};
@@ -286,11 +281,6 @@ void bench_cases_hub(void)
         }
         bench_use_real_time(
             bench_register(case_hub_timers, (void *)loops[l], "hub_timers/%s/%s", port, loops[l]));
-        for (size_t i = 0; i < echo_nconns && i < 8; i++) {
-            echoes[l][i] = (echo_case){loops[l], echo_conns[i]};
-            bench_case *c = bench_register(case_echo, &echoes[l][i], "echo/%s/%s/%d", port,
-                                           loops[l], echo_conns[i]);
-            bench_iterations(bench_use_real_time(c), echo_iterations(echo_conns[i]));
-        }
+        echo_register(case_echo, loops[l], prefix);
     }
 }

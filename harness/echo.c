@@ -9,25 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include "echo.h"
 
 const int echo_conns[] = {1, 10, 100, 1000, 8000};
 const size_t echo_nconns = sizeof echo_conns / sizeof *echo_conns;
 
-int64_t echo_iterations(int conns)
+void echo_register(bench_fn fn, const char *loop, const char *prefix)
 {
-    int64_t per_conn = bench_quick() ? 2 : 8, floor = bench_quick() ? 2000 : 30000;
-    int64_t n = per_conn * conns;
-    return n > floor ? n : floor;
-}
-
-uint64_t echo_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    static echo_case cases[16];
+    static size_t used;
+    for (size_t i = 0; i < echo_nconns && used < sizeof cases / sizeof *cases; i++) {
+        int n = echo_conns[i];
+        if (bench_quick() && (n == 10 || n == 8000))
+            continue; /* the smoke run keeps 1, 100 and 1000 */
+        cases[used] = (echo_case){loop, n};
+        bench_case *c = bench_register(fn, &cases[used++], "%s/%s/%d", prefix, loop, n);
+        bench_iterations(bench_use_real_time(c), 1);
+        if (!bench_quick())
+            bench_repetitions(c, ECHO_REPETITIONS);
+    }
 }
 
 static int tune(int fd)
@@ -97,19 +98,29 @@ int echo_open(int n, int *client, int *server, char *err, size_t errlen)
     return 0;
 }
 
-int echo_stats_init(echo_stats *s, int64_t iterations)
+int echo_stats_init(echo_stats *s, int conns)
 {
     memset(s, 0, sizeof *s);
-    s->cap = (size_t)iterations + 1024; /* batches may overshoot a little */
-    if (s->cap > (1u << 22))
-        s->cap = 1u << 22;
+    s->min_round_trips = 2 * (uint64_t)conns; /* the second round is all in the window */
+    s->window_ns = bench_quick() ? 50000000ULL : 400000000ULL;
+    s->cap = (size_t)1 << 20;
+    if (s->cap < s->min_round_trips + (size_t)conns)
+        s->cap = s->min_round_trips + (size_t)conns;
     s->lat_ns = malloc(s->cap * sizeof *s->lat_ns);
     return s->lat_ns ? 0 : -1;
 }
 
-static int cmp_u32(const void *a, const void *b)
+void echo_stats_start(echo_stats *s)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    s->stored = 0;
+    s->round_trips = 0;
+    s->done = 0;
+    s->t0_ns = echo_now_ns();
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
@@ -123,7 +134,7 @@ static double percentile_us(const echo_stats *s, double p)
 
 void echo_stats_report(echo_stats *s, bench_state *st, int conns)
 {
-    qsort(s->lat_ns, s->stored, sizeof *s->lat_ns, cmp_u32);
+    qsort(s->lat_ns, s->stored, sizeof *s->lat_ns, cmp_u64);
     double secs = (double)(s->t1_ns - s->t0_ns) / 1e9;
     bench_counter(st, "round_trips_per_s", secs > 0 ? (double)s->round_trips / secs : 0);
     bench_counter(st, "p50_us", percentile_us(s, 0.50));

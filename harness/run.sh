@@ -7,7 +7,9 @@
 #   FILTER    a Google Benchmark regex narrowing the cases
 #   NARROWED  1: PORTS or FILTER narrowed the run -> results/partial-latest.json
 #   BENCH_CC, BENCH_CXX, BENCH_CFLAGS   recorded in the context
-# A full run writes results/<date>-<host>.json and results/latest.json (+ .md summaries).
+#   BENCH_RESULTS_DIR   where the JSON goes (default results)
+# A full run writes results/<date>-<host>.json and results/latest.json; the summary table
+# (harness/summary.sh) goes to the terminal (plots/ writes the Markdown report).
 # Exit status 1 if any binary failed or any case reported an error.
 set -u
 BUILD=${BUILD:-build}
@@ -15,7 +17,7 @@ PORTS=${PORTS:?PORTS is empty}
 QUICK=${QUICK:-}
 FILTER=${FILTER:-}
 NARROWED=${NARROWED:-}
-RESULTS=${RESULTS:-results}
+RESULTS=${BENCH_RESULTS_DIR:-results}
 here=$(dirname "$0")
 
 command -v jq >/dev/null || { echo "run.sh: jq is missing (make deps installs it)" >&2; exit 1; }
@@ -111,18 +113,16 @@ else
     out=$RESULTS/$stamp-$host
 fi
 printf '%s\n' "$merged" >"$out.json"
-"$here/summary.sh" "$out.json" >"$out.md"
 if [ -z "$QUICK" ] && [ -z "$NARROWED" ]; then
     cp "$out.json" "$RESULTS/latest.json"
-    cp "$out.md" "$RESULTS/latest.md"
 fi
 echo
-cat "$out.md"
+"$here/summary.sh" "$out.json" || status=1
 errors=$(printf '%s\n' "$merged" | jq '[.benchmarks[] | select(.error_occurred)] | length')
 if [ "$errors" != 0 ]; then
     echo "run.sh: $errors runs reported an error:" >&2
     printf '%s\n' "$merged" | jq -r '.benchmarks[] | select(.error_occurred) | "  \(.name): \(.error_message)"' >&2
     status=1
 fi
-echo "bench: wrote $out.json and $out.md in $(( $(date +%s) - started )) s$([ $status -ne 0 ] && echo ' (WITH FAILURES)')"
+echo "bench: wrote $out.json$([ -z "$QUICK$NARROWED" ] && echo " and $RESULTS/latest.json") in $(( $(date +%s) - started )) s$([ $status -ne 0 ] && echo ' (WITH FAILURES)')"
 exit $status
