@@ -11,10 +11,9 @@ from matplotlib.ticker import FuncFormatter
 from results import TIME, baseline_of, ratio
 from style import BASELINE_COLOUR, duration, finish, human, loop_style, new_figure, no_data
 
-DEPTHS = [0, 1, 4, 16, 64]
-CONNS = [1, 10, 100, 1000, 8000]
-LOOPS = ["libev", "libuv"]
-SLEEP_N = [10, 1000]
+# The points of a chart are those the file has for any port (a QUICK run measures fewer
+# connection counts, say): a point one port lacks and another has is named as missing.
+LOOPS = ["libev", "libuv"]  # this order first; any other loop after them
 SWITCH_BASELINES = [("baseline_regswap", "register swap"),
                     ("baseline_swapcontext", "swapcontext"),
                     ("baseline_thread_handoff", "thread hand-off")]
@@ -67,6 +66,18 @@ class Missing:
         return [item if item not in groups else
                 "%s/%s" % (item, groups[item][0]) if len(groups[item]) == 1 else
                 "%s/{%s}" % (item, ",".join(groups[item])) for item in out]
+
+
+def _numbers(results, families, index):
+    """The numbers found at one position of the names of some families, sorted."""
+    return sorted({int(c.parts[index]) for c in results.cases.values() if c.family in families
+                   and len(c.parts) > abs(index) and c.parts[index].isdigit()})
+
+
+def _loops(results, families, index):
+    found = {c.parts[index] for c in results.cases.values()
+             if c.family in families and len(c.parts) > abs(index)}
+    return [lp for lp in LOOPS if lp in found] + sorted(found - set(LOOPS))
 
 
 def _has_family(results, family):
@@ -165,8 +176,7 @@ def switch_depth(results, colours):
         missing.family("switch_depth")
         no_data(ax, "no switch_depth/<port>/<KiB> cases")
     else:
-        depths = sorted(set(DEPTHS) | {int(c.parts[2]) for c in results.family("switch_depth")
-                                       if len(c.parts) == 3 and c.parts[2].isdigit()})
+        depths = _numbers(results, ["switch_depth"], 2)
         xpos = {d: i for i, d in enumerate(depths)}
         for port in results.ports():
             points = [(d, missing.check(results, "switch_depth/%s/%d" % (port, d))) for d in depths]
@@ -234,12 +244,12 @@ def _echo(results, colours, metric, title, ylabel, logy, scale=1.0, fmt=None,
         missing.family("echo")
         no_data(ax, "no echo/<port>/<loop>/<conns> cases")
     else:
-        conns = sorted(set(CONNS) | {int(c.parts[-1]) for c in results.family("echo")
-                                     if c.parts[-1].isdigit()})
-        lines = [("baseline_echo/%s" % loop, BASELINE_COLOUR, loop, 3.2) for loop in LOOPS]
+        conns = _numbers(results, ["echo", "baseline_echo"], -1)
+        loops = _loops(results, ["echo", "baseline_echo"], -2)
+        lines = [("baseline_echo/%s" % loop, BASELINE_COLOUR, loop, 3.2) for loop in loops]
         if _has_family(results, "echo"):
             lines += [("echo/%s/%s" % (port, loop), colours[port], loop, 2.0)
-                      for port in results.ports() for loop in LOOPS]
+                      for port in results.ports() for loop in loops]
         else:
             missing.family("echo/<port> (greenlet)")
         drawn = []
@@ -313,16 +323,16 @@ def _grouped(ax, results, colours, missing, groups, per_op):
             med, err = _rate_values(cases)
             bars = ax.bar(xs, med, width, yerr=err, color=colours[port], edgecolor="black",
                           linewidth=0.6, capsize=2, label=port, error_kw={"elinewidth": 1})
-            for bar, m in zip(bars, med):
-                ax.annotate(human(m), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                            xytext=(0, 6), textcoords="offset points", ha="center",
+            for bar, m, up in zip(bars, med, err[1]):
+                ax.annotate(human(m), (bar.get_x() + bar.get_width() / 2, m + up),
+                            xytext=(0, 3), textcoords="offset points", ha="center",
                             va="bottom", fontsize=7, rotation=90)
             drawn = True
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([g for g, _ in groups])
     ax.set_yscale("log")
     if drawn:
-        _log_headroom(ax, 6)
+        _log_headroom(ax, 10)
     ax.set_ylabel(per_op + " per second (log scale)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
     return drawn
@@ -335,9 +345,10 @@ def rates(results, colours):
         ("lifecycle", "Create + run + destroy", "greenlets", [("", "lifecycle/{port}")]),
         ("hub_sleep0", "Hub: sleep(0) round robin", "switches",
          [("%s\n%d greenlets" % (loop, n), "hub_sleep0/{port}/%s/%d" % (loop, n))
-          for loop in LOOPS for n in SLEEP_N]),
+          for loop in _loops(results, ["hub_sleep0"], 2)
+          for n in _numbers(results, ["hub_sleep0"], 3)]),
         ("hub_timers", "Hub: timer armed, fired, greenlet resumed", "timers",
-         [(loop, "hub_timers/{port}/%s" % loop) for loop in LOOPS]),
+         [(loop, "hub_timers/{port}/%s" % loop) for loop in _loops(results, ["hub_timers"], 2)]),
     ]
     for ax, (family, title, unit, groups) in zip(axes, panels):
         ax.set_title(title)

@@ -56,8 +56,22 @@ def _row_parts(case, family, nparts):
         parts[: nparts - 1] + ["/".join(parts[nparts - 1:])]
 
 
+def _order(results, case, family, joined):
+    """Baselines first, then ports in the file's order; numbers numerically, libev before libuv."""
+    ports = results.ports()
+    if case.family != family:
+        head = (0, joined.index(case.family), "")
+        rest = case.parts[1:]
+    else:
+        port = case.parts[1] if len(case.parts) > 1 else ""
+        head = (1, ports.index(port) if port in ports else len(ports), port)
+        rest = case.parts[2:]
+    return head + tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in rest)
+
+
 def _table(results, family, heading, part_names, metrics, rate, joined):
-    cases = [c for c in results.cases.values() if c.family in [family] + joined]
+    cases = sorted((c for c in results.cases.values() if c.family in [family] + joined),
+                   key=lambda c: _order(results, c, family, joined))
     if not cases:
         return ["### %s" % heading, "", "_No %s cases in this results file._" % family, ""]
     with_ratio = any(ratio(results, c.name) is not None for c in cases)
