@@ -30,31 +30,40 @@ CASE(greenlet, each_thread_has_its_own_main_greenlet)
     CHECK_PTR(seen[1], seen[0]);
 }
 
-static __thread gl_greenlet *ping, *pong; /* per thread: every thread plays its own game */
+/* The two players of one thread's game. Passed explicitly, not through thread-local
+ * variables: on a port whose greenlets run on OS threads of their own, a thread-local
+ * differs between greenlets of the same logical thread. */
+struct game {
+    gl_greenlet *ping, *pong;
+    intptr_t rounds;
+};
 
 static void *pong_body(void *arg)
 {
-    intptr_t n = (intptr_t)arg;
-    for (;;) {
-        void *v;
-        if (gl_switch(ping, (void *)(n + 1), &v) != GL_OK)
+    struct game *game = arg;
+    intptr_t n = 0;
+    void *v;
+    if (gl_switch(game->ping, NULL, &v) != GL_OK) /* ready: ping may serve */
+        return gl_reraise();
+    for (n = (intptr_t)v; n >= 0; n = (intptr_t)v)
+        if (gl_switch(game->ping, (void *)(n + 1), &v) != GL_OK)
             return gl_reraise();
-        n = (intptr_t)v;
-        if (n < 0)
-            return NULL;
-    }
+    return NULL;
 }
 
 static void *ping_body(void *arg)
 {
-    intptr_t rounds = (intptr_t)arg, n = 0;
-    for (intptr_t i = 0; i < rounds; i++) {
-        void *v;
-        if (gl_switch(pong, (void *)n, &v) != GL_OK)
+    struct game *game = arg;
+    intptr_t n = 0;
+    void *v;
+    if (gl_switch(game->pong, game, NULL) != GL_OK) /* start pong */
+        return gl_reraise();
+    for (intptr_t i = 0; i < game->rounds; i++) {
+        if (gl_switch(game->pong, (void *)n, &v) != GL_OK)
             return gl_reraise();
         n = (intptr_t)v + 1;
     }
-    gl_switch(pong, (void *)-1, NULL);
+    gl_switch(game->pong, (void *)-1, NULL); /* pong ends; its parent (ping) resumes */
     return (void *)n;
 }
 
@@ -62,17 +71,15 @@ static void *ping_body(void *arg)
  * the others (greenlet's test_threads). */
 static void *thread_ping_pong(void *arg)
 {
-    intptr_t rounds = (intptr_t)arg;
-    gl_greenlet *a, *b;
-    if (gl_new(&a, ping_body, NULL) != GL_OK || gl_new(&b, pong_body, a) != GL_OK)
+    struct game game = {NULL, NULL, (intptr_t)arg};
+    if (gl_new(&game.ping, ping_body, NULL) != GL_OK ||
+        gl_new(&game.pong, pong_body, game.ping) != GL_OK)
         return (void *)-1;
-    ping = a;
-    pong = b;
     void *r;
-    if (gl_switch(a, (void *)rounds, &r) != GL_OK)
+    if (gl_switch(game.ping, &game, &r) != GL_OK)
         return (void *)-2;
-    gl_destroy(a);
-    gl_destroy(b);
+    gl_destroy(game.ping);
+    gl_destroy(game.pong);
     return r;
 }
 

@@ -183,7 +183,7 @@ static void usage(const char *argv0)
             "usage: %s [-s section] [-f substring] [-t seconds] [-l] [--no-fork]\n"
             "  -s  run only cases of this section (greenlet, hub, ...)\n"
             "  -f  run only cases whose section.name contains this text\n"
-            "  -t  time limit per case in seconds (default 30)\n"
+            "  -t  time limit per case in seconds (default 120)\n"
             "  -l  list cases and exit\n"
             "  --no-fork  run cases in this process (for a debugger); stops at the first failure\n",
             argv0);
@@ -192,7 +192,7 @@ static void usage(const char *argv0)
 int main(int argc, char **argv)
 {
     const char *section = NULL, *filter = NULL;
-    int timeout_s = 30, list = 0, fork_cases = 1;
+    int timeout_s = 120, list = 0, fork_cases = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-s") && i + 1 < argc)
