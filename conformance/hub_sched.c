@@ -586,3 +586,60 @@ CASE(hub, hub_runs_when_the_default_stack_is_the_smallest_the_port_allows)
     CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
     CHECK_LOG("ran slept");
 }
+
+static void link_log(hub_greenlet *g, void *arg)
+{
+    LOG("%s:%s", (const char *)arg, hub_greenlet_dead(g) ? "dead" : "alive");
+}
+
+CASE(hub, links_and_joins_are_served_in_registration_order_after_death)
+{
+    hub_greenlet *g, *j;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_event, "g"));
+    target = g;
+    CHECK_OK(hub_greenlet_link(g, link_log, "link1"));
+    CHECK_OK(hub_spawn(&j, joiner, NULL));
+    CHECK_OK(hub_sleep(0)); /* g waits; the joiner joins after link1 */
+    CHECK_OK(hub_greenlet_link(g, link_log, "link2"));
+    CHECK_OK(hub_event_set(ev));
+    CHECK_OK(hub_join(j, HUB_FOREVER));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_LOG("g-waits g-woke link1:dead joined:0 link2:dead");
+}
+
+CASE(hub, link_on_a_dead_greenlet_runs_soon_after)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_spawn(&g, log_name, "g"));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_OK(hub_greenlet_link(g, link_log, "late"));
+    CHECK_OK(hub_greenlet_release(g)); /* the link keeps it valid until it ran */
+    LOG("linked");
+    CHECK_OK(hub_sleep(0));
+    CHECK_LOG("g linked late:dead");
+}
+
+static int link_rc[3];
+
+static void link_tries_to_block(hub_greenlet *g, void *arg)
+{
+    (void)g, (void)arg;
+    link_rc[0] = hub_sleep(0);
+    link_rc[1] = hub_event_wait(ev, HUB_FOREVER);
+    link_rc[2] = hub_event_set(ev); /* not blocking: fine */
+}
+
+CASE(hub, blocking_from_a_link_callback_is_refused_and_the_hub_goes_on)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, log_name, "g"));
+    CHECK_OK(hub_greenlet_link(g, link_tries_to_block, NULL));
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_OK(hub_event_wait(ev, HUB_FOREVER)); /* the link set it */
+    CHECK_INT(link_rc[0], HUB_EBLOCKING);
+    CHECK_INT(link_rc[1], HUB_EBLOCKING);
+    CHECK_INT(link_rc[2], HUB_OK);
+    CHECK_OK(hub_sleep(0));
+}

@@ -162,6 +162,27 @@ int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout)
     return HUB_OK;
 }
 
+int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg)
+{
+    if (!g || !fn)
+        return hub__fail(GL_EINVAL, NULL, "hub_greenlet_link: %s is NULL", g ? "fn" : "greenlet");
+    hub__hub *h = hub__for(g->hub, "hub_greenlet_link");
+    if (!h)
+        return gl_last_error()->code;
+    hub__waiter *w = hub__waiter_new(h);
+    if (!w)
+        return GL_ENOMEM;
+    w->link_fn = fn;
+    w->link_g = g;
+    w->link_arg = arg;
+    g->refs++; /* until the link has run */
+    if (g->dead)
+        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+    else
+        hub__waitq_push(&g->joiners, w);
+    return HUB_OK;
+}
+
 int hub_get(hub_greenlet *g, double timeout, void **value)
 {
     if (value)

@@ -72,6 +72,9 @@ struct hub__waiter {
     int timeout_code;        /* the code its own timeout resolves it with */
     double timeout_seconds;
     hub__cb resume;          /* switches (or throws) into `greenlet` */
+    hub_link_fn link_fn;     /* instead, a link: calls link_fn(link_g, link_arg) */
+    hub_greenlet *link_g;
+    void *link_arg;
     char message[96];        /* for an error resolution */
 };
 

@@ -184,6 +184,15 @@ int hub_kill(hub_greenlet *g, double timeout);
  * pass (an unstarted greenlet is marked dead at once). Does not switch. */
 int hub_kill_nowait(hub_greenlet *g);
 
+/* Called by the hub once `g` is dead: see hub_greenlet_link(). */
+typedef void (*hub_link_fn)(hub_greenlet *g, void *arg);
+
+/* gevent's rawlink: call fn(g, arg) from the hub once g is dead (soon after, if it
+ * already is), in the order links and joins on g were made. fn runs in the hub: it
+ * must not block (blocking calls return HUB_EBLOCKING there), but may set events, put
+ * into queues, spawn, kill without waiting. g stays valid during the call. */
+int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg);
+
 /* ---- sleeping and timeouts ------------------------------------------------------------ */
 
 /* Let the hub run for `seconds`. 0 yields to every greenlet ready now (round robin);
