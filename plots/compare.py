@@ -59,14 +59,17 @@ def compare(a, b):
             if ca.has(metric) and cb.has(metric):
                 rows.append(Row(name, metric, ca.median(metric), cb.median(metric),
                                 ca.stddev(metric), cb.stddev(metric), higher))
-    only_a = [n for n in a.cases if n not in b.cases]
-    only_b = [n for n in b.cases if n not in a.cases]
+    key = lambda name: R.sort_key(a, name)  # noqa: E731
+    rows.sort(key=lambda r: key(r.name))
+    failed.sort(key=lambda f: key(f.split(" ")[0]))
+    only_a = sorted((n for n in a.cases if n not in b.cases), key=key)
+    only_b = sorted((n for n in b.cases if n not in a.cases), key=lambda n: R.sort_key(b, n))
     return rows, only_a, only_b, failed
 
 
 def geomeans(rows):
     """family -> (geometric mean of B/A on the family's first metric, number of cases)."""
-    logs = {}
+    logs = {}  # insertion order = the rows' order
     for row in rows:
         family = row.name.split("/")[0]
         first = METRICS.get(family, [(R.TIME, False)])[0][0]
@@ -83,7 +86,7 @@ def _describe(res):
 
 
 def _num(v):
-    return "{:,.0f}".format(v) if abs(v) >= 1e4 else "%.4g" % v
+    return "{:,.0f}".format(v) if abs(v) >= 1000 else "%.4g" % v
 
 
 def main(argv):

@@ -3,7 +3,7 @@
 import math
 import os
 
-from results import HEADLINE_RATIOS, TIME, baseline_of, ratio
+from results import HEADLINE_RATIOS, TIME, baseline_of, ratio, sort_key
 
 # family -> (heading, names of the name parts after the family, [(metric, column header)],
 #            per-second rate column header or None, families whose rows join the table)
@@ -56,22 +56,9 @@ def _row_parts(case, family, nparts):
         parts[: nparts - 1] + ["/".join(parts[nparts - 1:])]
 
 
-def _order(results, case, family, joined):
-    """Baselines first, then ports in the file's order; numbers numerically, libev before libuv."""
-    ports = results.ports()
-    if case.family != family:
-        head = (0, joined.index(case.family), "")
-        rest = case.parts[1:]
-    else:
-        port = case.parts[1] if len(case.parts) > 1 else ""
-        head = (1, ports.index(port) if port in ports else len(ports), port)
-        rest = case.parts[2:]
-    return head + tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in rest)
-
-
 def _table(results, family, heading, part_names, metrics, rate, joined):
     cases = sorted((c for c in results.cases.values() if c.family in [family] + joined),
-                   key=lambda c: _order(results, c, family, joined))
+                   key=lambda c: sort_key(results, c.name))
     if not cases:
         return ["### %s" % heading, "", "_No %s cases in this results file._" % family, ""]
     with_ratio = any(ratio(results, c.name) is not None for c in cases)

@@ -241,3 +241,25 @@ def ratio(results, name):
         return None
     b = base.median(pair[1])
     return case.median(pair[1]) / b if b else None
+
+
+# ---- a stable order for tables and listings (the file's order is shuffled by interleaving)
+FAMILY_ORDER = ["baseline_regswap", "baseline_swapcontext", "baseline_thread_handoff", "switch",
+                "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
+                "hub_timers", "baseline_echo", "echo"]
+
+
+def sort_key(results, name):
+    """Family in FAMILY_ORDER (others after, by name), then port in the file's port order,
+    then the remaining name parts: numbers numerically, words alphabetically."""
+    parts = name.split("/")
+    family = parts[0]
+    rank = FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER)
+    ports = results.ports()
+    rest = parts[1:]
+    port = (0, "")
+    if family in PORT_FAMILIES and rest:
+        port = (ports.index(rest[0]) if rest[0] in ports else len(ports), rest[0])
+        rest = rest[1:]
+    return (rank, family, port) + tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                                        for p in rest)
