@@ -8,6 +8,11 @@
 #   make plots-selftest              the self-test on the fixtures (part of `make test`)
 #
 # `make bench` ends with `make plots`. Python only here, Debian's matplotlib, /usr/bin/python3.
+#
+#   plots/plot.py     the command: charts + report      plots/results.py  reads a results file
+#   plots/charts.py   the six charts                    plots/style.py    colours, footers, saving
+#   plots/report.py   the Markdown report               plots/compare.py  the comparison
+#   plots/tests/      selftest.py; fixture*.json are made-up numbers written by make_fixture.py
 
 PLOTS_PYTHON ?= /usr/bin/python3
 # The file the last `make bench` wrote: QUICK=1 -> quick-latest, PORTS=/FILTER= -> partial-latest

@@ -14,6 +14,7 @@ on stderr. Exit status 0 when the charts were drawn, 1 when the file cannot be r
 """
 
 import argparse
+import importlib.util
 import os
 import sys
 
@@ -23,9 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-try:
-    import matplotlib  # noqa: F401
-except ImportError:
+if importlib.util.find_spec("matplotlib") is None:
     sys.exit("plot.py: matplotlib is missing: install the Debian package python3-matplotlib "
              "(make deps) and run with /usr/bin/python3")
 
