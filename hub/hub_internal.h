@@ -140,9 +140,13 @@ typedef struct hub__io {
     int fd;
     int events;               /* HUB__READ | HUB__WRITE the backend watches */
     int always_ready;         /* a regular file: poll would refuse it */
+    int recv_waited;          /* hub_recv's last call had to wait: wait before reading */
     hub__waitq readers, writers;
     void *backend;            /* the backend's watcher */
 } hub__io;
+
+/* The hub's record of `fd`, if it has one (dropped by hub_close). */
+hub__io *hub__io_find(hub__hub *h, int fd);
 
 /* hub_wait_read/write; known_open: the caller's own syscall on fd just said EAGAIN. */
 int hub__wait_fd(int fd, int events, double timeout, int known_open, const char *what);

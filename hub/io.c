@@ -15,6 +15,8 @@ static hub__io *lookup(hub__hub *h, int fd)
     return (size_t)fd < h->ios_cap ? h->ios[fd] : NULL;
 }
 
+hub__io *hub__io_find(hub__hub *h, int fd) { return fd >= 0 ? lookup(h, fd) : NULL; }
+
 static hub__io *io_for(hub__hub *h, int fd, const char *what)
 {
     hub__io *io = lookup(h, fd);

@@ -137,9 +137,26 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
     if (!buf && len)
         return hub__fail(GL_EINVAL, NULL, "hub_recv: buffer is NULL");
     double end = deadline(timeout);
+    hub__hub *h = hub__get(1);
+    if (!h)
+        return gl_last_error()->code;
+    /* Request/response traffic finds nothing to read most of the time: when the last
+     * call had to wait, wait first and save the recv that would say EAGAIN (the loop's
+     * one poll serves every descriptor). A record exists only for a descriptor the hub
+     * watched and hub_close() has not closed. */
+    hub__io *io = hub__io_find(h, fd);
+    int waited = 0;
+    if (io && io->recv_waited && timeout != 0) {
+        int rc = hub__wait_fd(fd, HUB__READ, left(end), 1, "hub_recv");
+        if (rc != HUB_OK)
+            return rc;
+        waited = 1;
+    }
     for (;;) {
         ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
         if (n >= 0) {
+            if ((io = hub__io_find(h, fd)))
+                io->recv_waited = waited;
             if (received)
                 *received = (size_t)n;
             return HUB_OK;
@@ -151,6 +168,7 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
         int rc = hub__wait_fd(fd, HUB__READ, left(end), 1, "hub_recv");
         if (rc != HUB_OK)
             return rc;
+        waited = 1;
     }
 }
 
