@@ -332,3 +332,53 @@ CASE(hub, descriptor_number_reused_after_hub_close_can_be_waited_on)
     CHECK_OK(hub_join(g, HUB_FOREVER));
     CHECK_LOG("recv:new");
 }
+
+/* Reads twice; after the first read it sets the event (arg) and sleeps, so that the
+ * peer acts while it does not wait: its second hub_recv finds what came meanwhile. */
+static void *recv_twice(void *arg)
+{
+    hub_event *first_read = arg;
+    for (int i = 0; i < 2; i++) {
+        char buf[8];
+        size_t n = 0;
+        int rc = hub_recv(sv[0], buf, sizeof buf - 1, HUB_FOREVER, &n);
+        if (rc != HUB_OK)
+            return gl_reraise();
+        buf[n] = 0;
+        LOG("got:%s", n ? buf : "eof");
+        if (i == 0 && (hub_event_set(first_read) != HUB_OK || hub_sleep(0.002) != HUB_OK))
+            return gl_reraise();
+    }
+    return NULL;
+}
+
+/* The reader has waited in hub_recv once, read "a" and now sleeps; then `then` runs. */
+static void recv_twice_with(int (*then)(void))
+{
+    hub_greenlet *g;
+    hub_event *first_read;
+    make_pair();
+    CHECK_OK(hub_event_new(&first_read));
+    CHECK_OK(hub_spawn(&g, recv_twice, first_read));
+    CHECK_OK(hub_sleep(0)); /* its first recv waits */
+    CHECK_OK(hub_send_all(sv[1], "a", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_event_wait(first_read, HUB_FOREVER));
+    CHECK_OK(then()); /* before its next recv */
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_OK(hub_event_free(first_read));
+}
+
+static int send_b(void) { return hub_send_all(sv[1], "b", 1, HUB_FOREVER, NULL); }
+static int close_peer(void) { return hub_close(sv[1]); }
+
+CASE(hub, recv_after_a_wait_still_gets_data_that_came_before_the_call)
+{
+    recv_twice_with(send_b);
+    CHECK_LOG("got:a got:b");
+}
+
+CASE(hub, recv_after_a_wait_still_sees_an_end_of_stream_that_came_before_the_call)
+{
+    recv_twice_with(close_peer);
+    CHECK_LOG("got:a got:eof");
+}
