@@ -63,6 +63,13 @@ int gl__port_prepare(gl_greenlet *g, size_t stack_size)
     /* `<< 16 >> 16` instead of `>> 32`: well defined where uintptr_t has 32 bits too. */
     makecontext(&c->uc, (void (*)(void))first_entry, 2, (int)(unsigned)(p >> 16 >> 16),
                 (int)(unsigned)(p & 0xffffffffu));
+#if GL_ASAN
+    /* makecontext has used uc_stack; AddressSanitizer's swapcontext interceptor would
+     * wipe the whole target stack's shadow on every switch (losing the redzones of the
+     * suspended frames). The fiber annotations already tell it about the stacks. */
+    c->uc.uc_stack.ss_sp = NULL;
+    c->uc.uc_stack.ss_size = 0;
+#endif
     gl__set_guard(g, c->fiber.stack.mapping, c->fiber.stack.lo);
     return GL_OK;
 }
