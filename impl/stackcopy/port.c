@@ -126,9 +126,24 @@ NO_ASAN static void clear_bytes(unsigned char *dst, size_t n)
         d[i] = 0;
 }
 #else
-/* Without ASan, libc's memcpy (fastest). Valgrind sees it touch only stack above the
- * stack pointer: save() runs below the leaving frame, restore() below the target's. */
-static inline void copy_words(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+/* Without ASan: libc's memcpy, except from 2 to 8 KiB, where glibc's memcpy turns to
+ * `rep movsb` (x86_rep_movsb_threshold: 2112 bytes on the AMD EPYC test machine) and
+ * copies stack slices at two thirds of the speed of this 64-byte block loop
+ * (switch_depth 1 KiB, 2.3 KB copied each way: 98 -> 65 ns). Valgrind sees only stack
+ * above the stack pointer touched: save() runs below the leaving frame, restore()
+ * below the target's. */
+static inline void copy_words(void *dst, const void *src, size_t n)
+{
+    if (n < 2048 || n > 8192) {
+        memcpy(dst, src, n);
+        return;
+    }
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    for (; n >= 64; n -= 64, d += 64, s += 64)
+        __builtin_memcpy(d, s, 64);
+    memcpy(d, s, n); /* the tail, under 64 bytes */
+}
 #endif
 
 /* ---- save and restore (greenlet's g_save, slp_save_state, slp_restore_state) ----- */
