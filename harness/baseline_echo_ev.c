@@ -25,7 +25,6 @@ struct ev_echo {
     struct ev_loop *loop;
     echo_stats stats;
     const char *error;
-    uint64_t seen, seen_ns; /* watchdog: progress at its last look */
 };
 
 static const unsigned char message[ECHO_MSG] = "switchyard echo: 64 bytes of payload, one message in flight.";
@@ -78,13 +77,8 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop, (void)revents;
     ev_echo *r = w->data;
-    uint64_t now = echo_now_ns();
-    if (r->stats.round_trips != r->seen) {
-        r->seen = r->stats.round_trips;
-        r->seen_ns = now;
-    } else if (now - r->seen_ns > ECHO_STALL_NS) {
+    if (echo_stats_stalled(&r->stats))
         fail(r, "no round trip completed for 10 s");
-    }
 }
 
 static void baseline_echo_ev(bench_state *st, void *arg)
@@ -121,7 +115,6 @@ static void baseline_echo_ev(bench_state *st, void *arg)
         send_message(&cs[i]);
     while (bench_keep_running_batch(st, 1)) {
         echo_stats_start(&r.stats);
-        r.seen_ns = r.stats.t0_ns;
         while (!r.error && !r.stats.done)
             ev_run(r.loop, 0);
         if (r.error)

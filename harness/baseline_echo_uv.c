@@ -26,7 +26,6 @@ struct uv_echo {
     uv_loop_t loop;
     echo_stats stats;
     const char *error;
-    uint64_t seen, seen_ns;
 };
 
 static char message[ECHO_MSG] = "switchyard echo: 64 bytes of payload, one message in flight.";
@@ -80,13 +79,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void on_watchdog(uv_timer_t *t)
 {
     uv_echo *r = t->data;
-    uint64_t now = echo_now_ns();
-    if (r->stats.round_trips != r->seen) {
-        r->seen = r->stats.round_trips;
-        r->seen_ns = now;
-    } else if (now - r->seen_ns > ECHO_STALL_NS) {
+    if (echo_stats_stalled(&r->stats))
         fail(r, "no round trip completed for 10 s");
-    }
 }
 
 static void set_linger_zero(uv_handle_t *h, void *arg)
@@ -147,7 +141,6 @@ static void baseline_echo_uv(bench_state *st, void *arg)
         send_message(&cs[i]);
     while (bench_keep_running_batch(st, 1)) {
         echo_stats_start(&r->stats);
-        r->seen_ns = r->stats.t0_ns;
         while (!r->error && !r->stats.done)
             uv_run(&r->loop, UV_RUN_DEFAULT);
         if (r->error)

@@ -222,18 +222,12 @@ static void case_echo(bench_state *st, void *arg)
     }
     while (bench_keep_running_batch(st, 1)) {
         echo_stats_start(&r->stats);
-        uint64_t seen = 0, seen_ns = r->stats.t0_ns;
         while (!r->error && !r->stats.done) {
             int rc = hub_event_wait(r->reached, 1.0);
-            uint64_t now = echo_now_ns();
             if (rc != HUB_OK && rc != HUB_ETIMEOUT && !r->error)
                 r->error = "main: waiting for the window to end failed";
-            if (r->stats.round_trips != seen) {
-                seen = r->stats.round_trips;
-                seen_ns = now;
-            } else if (now - seen_ns > ECHO_STALL_NS && !r->error) {
+            if (echo_stats_stalled(&r->stats) && !r->error)
                 r->error = "no round trip completed for 10 s";
-            }
         }
         if (r->error)
             bench_fail(st, "%s", r->error);

@@ -116,6 +116,19 @@ void echo_stats_start(echo_stats *s)
     s->round_trips = 0;
     s->done = 0;
     s->t0_ns = echo_now_ns();
+    s->seen = 0;
+    s->seen_ns = s->t0_ns;
+}
+
+int echo_stats_stalled(echo_stats *s)
+{
+    uint64_t now = echo_now_ns();
+    if (s->round_trips != s->seen) {
+        s->seen = s->round_trips;
+        s->seen_ns = now;
+        return 0;
+    }
+    return now - s->seen_ns > ECHO_STALL_NS;
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -58,6 +58,7 @@ typedef struct echo_stats {
     uint64_t t0_ns, t1_ns;  /* the window */
     uint64_t min_round_trips, window_ns;
     int done;               /* the window is over */
+    uint64_t seen, seen_ns; /* echo_stats_stalled: progress at its last look */
 } echo_stats;
 
 int echo_stats_init(echo_stats *s, int conns);
@@ -79,6 +80,9 @@ static inline int echo_stats_add(echo_stats *s, uint64_t sent_ns)
     }
     return s->done;
 }
+/* For a watchdog, called now and then: 1 when no round trip completed for
+ * ECHO_STALL_NS (a lost message or a hung port ends the case instead of the run). */
+int echo_stats_stalled(echo_stats *s);
 /* Counters round_trips_per_s, p50_us, p99_us (and connections). */
 void echo_stats_report(echo_stats *s, bench_state *st, int conns);
 void echo_stats_free(echo_stats *s);
