@@ -39,7 +39,8 @@ LDLIBS  := -lpthread
 #   CONF_LIBS_<variant>  static libraries linked into every conformance runner, before
 #                        the port's library (e.g. the hub)
 #   CONF_LDLIBS          system libraries for the runners (e.g. -lev -luv)
-#   TEST_EXTRA           targets `make test` runs after the conformance suite
+#   TEST_EXTRA           targets `make test` runs before the conformance suite (whose
+#                        closing `N passed, N failed` line stays the last line)
 CONF_LIBS_release :=
 CONF_LIBS_asan    :=
 CONF_LDLIBS       :=
@@ -89,8 +90,8 @@ build: $(RELEASE_BINS)
 # Every port, release and sanitizer builds; a table, then one closing line over all.
 test: deps
 	@$(MAKE) --no-print-directory $(RELEASE_BINS) $(ASAN_BINS)
-	@BUILD=$(BUILD) conformance/run_all.sh $(foreach p,$(PORTS),release:$(p)) $(foreach p,$(PORTS),asan:$(p))
 	@$(if $(strip $(TEST_EXTRA)),$(MAKE) --no-print-directory $(TEST_EXTRA),true)
+	@BUILD=$(BUILD) conformance/run_all.sh $(foreach p,$(PORTS),release:$(p)) $(foreach p,$(PORTS),asan:$(p))
 
 check-port:
 	@test -n "$(PORT)" || { echo "usage: make conformance PORT=<name>  (ports: $(PORTS))" >&2; exit 2; }
