@@ -31,10 +31,8 @@
  */
     .text
 
-    .globl  gl__ctx_switch
-    .type   gl__ctx_switch, %function
-    .p2align 4
-gl__ctx_switch:
+/* The saved frame (layout above): pushed by every switch on leaving, popped on resuming. */
+.macro PUSH_FRAME
     sub     sp, sp, #0xb0
     stp     d8,  d9,  [sp, #0x00]
     stp     d10, d11, [sp, #0x10]
@@ -48,11 +46,9 @@ gl__ctx_switch:
     stp     x29, x30, [sp, #0x90]
     mrs     x9, fpcr
     str     x9, [sp, #0xa0]
+.endm
 
-    mov     x9, sp
-    str     x9, [x0]
-    mov     sp, x1
-
+.macro POP_FRAME
     ldp     d8,  d9,  [sp, #0x00]
     ldp     d10, d11, [sp, #0x10]
     ldp     d12, d13, [sp, #0x20]
@@ -66,6 +62,19 @@ gl__ctx_switch:
     ldr     x9, [sp, #0xa0]
     msr     fpcr, x9
     add     sp, sp, #0xb0
+.endm
+
+    .globl  gl__ctx_switch
+    .type   gl__ctx_switch, %function
+    .p2align 4
+gl__ctx_switch:
+    PUSH_FRAME
+
+    mov     x9, sp
+    str     x9, [x0]
+    mov     sp, x1
+
+    POP_FRAME
     mov     x0, x2
     ret
     .size   gl__ctx_switch, .-gl__ctx_switch
@@ -107,19 +116,7 @@ gl__ctx_trampoline:
     .type   gl__ctx_switch_copy, %function
     .p2align 4
 gl__ctx_switch_copy:
-    sub     sp, sp, #0xb0             /* the gl__ctx_switch frame */
-    stp     d8,  d9,  [sp, #0x00]
-    stp     d10, d11, [sp, #0x10]
-    stp     d12, d13, [sp, #0x20]
-    stp     d14, d15, [sp, #0x30]
-    stp     x19, x20, [sp, #0x40]
-    stp     x21, x22, [sp, #0x50]
-    stp     x23, x24, [sp, #0x60]
-    stp     x25, x26, [sp, #0x70]
-    stp     x27, x28, [sp, #0x80]
-    stp     x29, x30, [sp, #0x90]
-    mrs     x9, fpcr
-    str     x9, [sp, #0xa0]
+    PUSH_FRAME                      /* the same frame as gl__ctx_switch */
 
     mov     x19, x0                   /* arg */
     mov     x20, x2                   /* restore */
@@ -132,19 +129,7 @@ gl__ctx_switch_copy:
     blr     x20                       /* restore(arg) */
     mov     sp, x0
 
-    ldp     d8,  d9,  [sp, #0x00]
-    ldp     d10, d11, [sp, #0x10]
-    ldp     d12, d13, [sp, #0x20]
-    ldp     d14, d15, [sp, #0x30]
-    ldp     x19, x20, [sp, #0x40]
-    ldp     x21, x22, [sp, #0x50]
-    ldp     x23, x24, [sp, #0x60]
-    ldp     x25, x26, [sp, #0x70]
-    ldp     x27, x28, [sp, #0x80]
-    ldp     x29, x30, [sp, #0x90]
-    ldr     x9, [sp, #0xa0]
-    msr     fpcr, x9
-    add     sp, sp, #0xb0
+    POP_FRAME
     ret
     .size   gl__ctx_switch_copy, .-gl__ctx_switch_copy
 

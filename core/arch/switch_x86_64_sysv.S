@@ -43,11 +43,8 @@
  */
     .text
 
-    .globl  gl__ctx_switch
-    .type   gl__ctx_switch, @function
-    .p2align 4
-gl__ctx_switch:
-    .cfi_startproc
+/* The saved frame (layout above): pushed by every switch on leaving, popped on resuming. */
+.macro PUSH_FRAME
     leaq    -0x38(%rsp), %rsp
     .cfi_adjust_cfa_offset 0x38
     stmxcsr (%rsp)
@@ -58,10 +55,9 @@ gl__ctx_switch:
     movq    %r15, 0x20(%rsp)
     movq    %rbx, 0x28(%rsp)
     movq    %rbp, 0x30(%rsp)
+.endm
 
-    movq    %rsp, (%rdi)
-    movq    %rsi, %rsp
-
+.macro POP_FRAME
     ldmxcsr (%rsp)
     fldcw   0x4(%rsp)
     movq    0x08(%rsp), %r12
@@ -71,6 +67,19 @@ gl__ctx_switch:
     movq    0x28(%rsp), %rbx
     movq    0x30(%rsp), %rbp
     leaq    0x38(%rsp), %rsp
+.endm
+
+    .globl  gl__ctx_switch
+    .type   gl__ctx_switch, @function
+    .p2align 4
+gl__ctx_switch:
+    .cfi_startproc
+    PUSH_FRAME
+
+    movq    %rsp, (%rdi)
+    movq    %rsi, %rsp
+
+    POP_FRAME
     movq    %rdx, %rax
     ret
     .cfi_endproc
@@ -113,16 +122,7 @@ gl__ctx_trampoline:
     .p2align 4
 gl__ctx_switch_copy:
     .cfi_startproc
-    leaq    -0x38(%rsp), %rsp       /* the gl__ctx_switch frame; rsp is 16-byte aligned */
-    .cfi_adjust_cfa_offset 0x38
-    stmxcsr (%rsp)
-    fnstcw  0x4(%rsp)
-    movq    %r12, 0x08(%rsp)
-    movq    %r13, 0x10(%rsp)
-    movq    %r14, 0x18(%rsp)
-    movq    %r15, 0x20(%rsp)
-    movq    %rbx, 0x28(%rsp)
-    movq    %rbp, 0x30(%rsp)
+    PUSH_FRAME                      /* the same frame as gl__ctx_switch */
 
     movq    %rdi, %r12              /* arg */
     movq    %rdx, %r13              /* restore */
@@ -135,15 +135,7 @@ gl__ctx_switch_copy:
     callq   *%r13                   /* restore(arg) */
     movq    %rax, %rsp
 
-    ldmxcsr (%rsp)
-    fldcw   0x4(%rsp)
-    movq    0x08(%rsp), %r12
-    movq    0x10(%rsp), %r13
-    movq    0x18(%rsp), %r14
-    movq    0x20(%rsp), %r15
-    movq    0x28(%rsp), %rbx
-    movq    0x30(%rsp), %rbp
-    leaq    0x38(%rsp), %rsp
+    POP_FRAME
     ret                             /* as gl__ctx_switch: keeps return prediction in step */
     .cfi_endproc
     .size   gl__ctx_switch_copy, .-gl__ctx_switch_copy
