@@ -13,18 +13,18 @@
 .DEFAULT_GOAL := all
 PORTS   := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard impl/*/*.c impl/*/*.S)))))
 ARCH    := $(shell uname -m)
-ARCH_ASM_x86_64  := core/arch/switch_x86_64_sysv.S
-ARCH_ASM_aarch64 := core/arch/switch_aarch64_aapcs.S
+ARCH_ASM_x86_64  := mechanism/arch/switch_x86_64_sysv.S
+ARCH_ASM_aarch64 := mechanism/arch/switch_aarch64_aapcs.S
 ARCH_ASM := $(ARCH_ASM_$(ARCH))
 ifeq ($(ARCH_ASM),)
-$(error no register-swap routine for $(ARCH): add core/arch/switch_$(ARCH)_<abi>.S)
+$(error no register-swap routine for $(ARCH): add mechanism/arch/switch_$(ARCH)_<abi>.S)
 endif
 
 BUILD   ?= build
 CC      ?= cc
 CSTD    := -std=gnu11
 WARN    := -Wall -Wextra -Werror
-INCLUDE := -Iinclude -Icore
+INCLUDE := -Iinclude -Icore -Imechanism
 CFLAGS_release := -O2 -g
 CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                   -fno-sanitize-recover=undefined
@@ -49,7 +49,7 @@ TEST_EXTRA        :=
 obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 -include $(wildcard hub/build.mk harness/build.mk plots/build.mk)
 
-CORE_SRC := $(wildcard core/*.c) $(ARCH_ASM)
+CORE_SRC := $(wildcard core/*.c mechanism/*.c) $(ARCH_ASM)
 CONF_SRC := $(wildcard conformance/*.c)
 PORT_SRC  = $(wildcard impl/$(1)/*.c impl/$(1)/*.S)
 

@@ -24,6 +24,15 @@ void gl__set_guard(gl_greenlet *g, void *lo, void *hi)
     g->guard_hi = hi;
 }
 
+gl_greenlet *gl__running_guard(void **lo, void **hi)
+{
+    gl__thread *t = gl__tls_thread;
+    gl_greenlet *g = t ? t->current : NULL;
+    *lo = g ? g->guard_lo : NULL;
+    *hi = g ? g->guard_hi : NULL;
+    return g;
+}
+
 /* ---- references -------------------------------------------------------------- */
 
 void gl__greenlet_ref(gl_greenlet *g) { atomic_fetch_add(&g->refs, 1); }

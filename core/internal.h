@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "greenlet.h"
 #include "port.h"
+#include "overflow.h"
 
 /* What travels with a switch: a value, or an error. Lives in the thread state because
  * exactly one switch per logical thread is in flight at a time. */
@@ -86,8 +87,5 @@ void gl__error_setf(gl_error *e, int code, void *data, const char *fmt, ...)
 /* Records a misuse error as the current greenlet's last error and returns its code. */
 int gl__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Installs the stack-overflow reporter for this thread (idempotent, best effort). */
-void gl__overflow_reporter_install(gl__thread *t);
-void gl__overflow_reporter_remove(gl__thread *t);
 
 #endif /* GL_INTERNAL_H */

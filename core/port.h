@@ -14,8 +14,11 @@
  *   - A port whose greenlets run on other OS threads calls gl__thread_adopt() in each
  *     such thread before gl__entry(), so that the core's per-thread state follows the
  *     logical thread, not the OS thread.
- *   - Ports with guard pages set g->guard_lo / g->guard_hi so the core's overflow
- *     reporter can name a stack overflow.
+ *   - Ports with guard pages record them with gl__set_guard() so the overflow reporter
+ *     (mechanism/overflow.c) can name a stack overflow.
+ *   - mechanism/ holds the pieces a mechanism may use instead of writing its own:
+ *     guard-paged stacks and the ASan fiber annotations (stack.h), the register swaps
+ *     per ABI (switch.h, arch/), the overflow reporter.
  */
 #ifndef GL_PORT_H
 #define GL_PORT_H
@@ -85,5 +88,10 @@ void gl__port_switch_refused(gl_greenlet *from);
 
 /* The greenlet's recorded stack guard range, for overflow reports. */
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi);
+
+/* For the overflow reporter (mechanism/overflow.c), from a signal handler: the greenlet
+ * running on the calling OS thread and its guard range ([*lo, *hi), both NULL if it has
+ * none); NULL if this thread runs none. Allocates nothing, takes no lock. */
+gl_greenlet *gl__running_guard(void **lo, void **hi);
 
 #endif /* GL_PORT_H */

@@ -16,7 +16,8 @@ static void thread_exit(void *arg)
     if (t->finished)
         gl__release_finished(t);
     gl__port_exit_main(main);
-    gl__overflow_reporter_remove(t);
+    gl__overflow_reporter_remove(t->altstack);
+    t->altstack = NULL;
     main->finished = 1; /* a main greenlet is dead once its thread has exited */
     atomic_store(&t->exited, 1);
     gl__tls_thread = NULL;
@@ -56,7 +57,7 @@ gl__thread *gl__thread_create(void)
     }
     gl__tls_thread = t;
     pthread_setspecific(exit_key, t);
-    gl__overflow_reporter_install(t);
+    t->altstack = gl__overflow_reporter_install();
     return t;
 }
 

@@ -2,7 +2,7 @@
  * baseline_switch.c — the raw mechanisms under the ports, with no greenlet bookkeeping,
  * so that every port's switch is also a ratio. One iteration = one switch.
  *
- *   baseline_regswap         core/arch's gl__ctx_switch between the thread's stack and
+ *   baseline_regswap         mechanism/arch's gl__ctx_switch between the thread's stack and
  *                            one other stack (the floor for asm_separate)
  *   baseline_swapcontext     glibc swapcontext between two contexts (floor for ucontext)
  *   baseline_thread_handoff  a futex baton passed between two threads (floor for threads)
@@ -19,6 +19,7 @@
 #include "bench.h"
 #include "cases.h"
 #include "stack.h"
+#include "switch.h"
 
 #define BATCH 1000
 #define STACK_SIZE (64 * 1024)

@@ -1,11 +1,12 @@
 /*
  * asm_separate — each greenlet runs on its own mmap'd stack (guard page below it,
- * recycled through core/stack.c's pool); a switch is the hand-written register swap
- * of core/arch/switch_<arch>_<abi>.S: callee-saved registers, FPU control words and
+ * recycled through mechanism/stack.c's pool); a switch is the hand-written register swap
+ * of mechanism/arch/switch_<arch>_<abi>.S: callee-saved registers, FPU control words and
  * the stack pointer, nothing else.
  */
 #include "port.h"
 #include "stack.h"
+#include "switch.h"
 
 typedef struct asm_ctx {
     gl__fiber fiber;

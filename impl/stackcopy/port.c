@@ -2,7 +2,7 @@
  * stackcopy — Python greenlet's strategy: every greenlet of a thread runs on the
  * thread's own C stack. A switch saves to the heap only the slice of stack the target
  * will overwrite, and copies the target's saved slice back; the register swap is
- * gl__ctx_switch_copy (core/arch/switch_<arch>_<abi>.S), which calls save() and
+ * gl__ctx_switch_copy (mechanism/arch/switch_<arch>_<abi>.S), which calls save() and
  * restore() below between pushing one frame and popping another.
  *
  * Each greenlet owns the addresses [start, stop) of the thread stack (the stack grows
@@ -41,6 +41,7 @@
 #include <string.h>
 #include "port.h"
 #include "stack.h"
+#include "switch.h"
 
 /* Valgrind takes a stack-pointer move of more than 2 MB (--max-stackframe) for a switch
  * to another stack and stops tracking which bytes below it are in use: a slice copied

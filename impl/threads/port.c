@@ -5,7 +5,7 @@
  * three states so that a wake-up system call is made only when the receiver sleeps).
  *
  * A greenlet's OS thread is created at its first switch, on a stack reserved at
- * gl_new (core/stack.c: guard page, pool, valgrind registration), so running out of
+ * gl_new (mechanism/stack.c: guard page, pool, valgrind registration), so running out of
  * address space or mappings is reported by gl_new, and the guard is exactly known to
  * the overflow reporter. If no OS thread can be had then (thread limits), that first
  * switch fails with an error and the greenlet stays unstarted.

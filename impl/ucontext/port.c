@@ -1,6 +1,6 @@
 /*
  * ucontext — each greenlet runs on its own mmap'd stack (guard page below it, recycled
- * through core/stack.c's pool, as asm_separate); a switch is POSIX swapcontext().
+ * through mechanism/stack.c's pool, as asm_separate); a switch is POSIX swapcontext().
  *
  * The portable strategy has an honest cost: glibc's swapcontext saves and restores the
  * signal mask, one rt_sigprocmask system call per switch. That is what this port

@@ -5,9 +5,10 @@
  * impl/asm_separate/port.c (a complete port in ~90 lines) first.
  *
  * Shared pieces you can use rather than rewrite:
- *   core/stack.h   gl__stack_alloc/free: mmap'd stacks with a guard page, pooled;
- *                  gl__fiber_leave/arrive: the AddressSanitizer fiber annotations;
- *                  gl__ctx_switch/gl__ctx_make: the register swap of core/arch/.
+ *   mechanism/stack.h   gl__stack_alloc/free: mmap'd stacks with a guard page, pooled;
+ *                       gl__fiber_leave/arrive: the AddressSanitizer fiber annotations;
+ *   mechanism/switch.h  gl__ctx_switch/gl__ctx_make: the register swap of
+ *                       mechanism/arch/switch_<arch>_<abi>.S.
  */
 #include "port.h"
 

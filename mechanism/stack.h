@@ -1,7 +1,7 @@
 /*
- * stack.h — separate stacks for the ports that need them (asm_separate, ucontext):
- * mmap'd with a PROT_NONE guard page below, recycled through a pool so that create +
- * destroy does not pay for mmap/munmap, registered with valgrind, and the
+ * stack.h — separate stacks for the ports that need them (asm_separate, ucontext,
+ * threads): mmap'd with a PROT_NONE guard page below, recycled through a pool so that
+ * create + destroy does not pay for mmap/munmap, registered with valgrind, and the
  * AddressSanitizer fiber annotations that must surround every switch between them.
  */
 #ifndef GL_STACK_H
@@ -74,22 +74,5 @@ static inline void gl__fiber_leave(gl__fiber *from, gl__fiber *to, int final)
 }
 static inline void gl__fiber_arrive(gl__fiber *self) { (void)self; }
 #endif
-
-/* ---- the register swap (core/arch/switch_<arch>_<abi>.S) -------------------------- */
-
-/* Save callee-saved registers and the FPU control words on the current stack, store the
- * stack pointer in *save_sp, load new_sp, restore the registers saved there and continue
- * where that context left off. Returns `arg` of the switch that resumed us. */
-void *gl__ctx_switch(void **save_sp, void *new_sp, void *arg);
-
-/* Lay out a first frame at the top of a stack so that switching to the returned stack
- * pointer calls fn(fn_arg) on that stack. fn must never return. */
-void *gl__ctx_make(void *stack_top, void (*fn)(void *), void *fn_arg);
-
-/* The stack-copying switch (stackcopy port): push the same frame as gl__ctx_switch,
- * call sp = save(sp, arg) on the current stack, move there, call sp = restore(arg)
- * below it, then pop the frame at that sp (as gl__ctx_switch does). */
-void gl__ctx_switch_copy(void *arg, void *(*save)(void *sp, void *arg),
-                         void *(*restore)(void *arg));
 
 #endif /* GL_STACK_H */

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <stdatomic.h>
-#include "internal.h"
+#include <stdint.h>
+#include "overflow.h"
+#include "port.h"
 
 static atomic_int installed; /* 0 no, 1 ours, -1 someone else's handler: leave it */
 
@@ -30,11 +32,11 @@ static void write_hex(uintptr_t v)
 static void on_segv(int sig, siginfo_t *info, void *uctx)
 {
     (void)uctx;
-    gl__thread *t = gl__thread_peek();
     char *addr = info->si_addr;
-    if (t && t->current) {
-        gl_greenlet *g = t->current;
-        if (g->guard_lo && addr >= (char *)g->guard_lo && addr < (char *)g->guard_hi) {
+    void *lo, *hi;
+    gl_greenlet *g = gl__running_guard(&lo, &hi);
+    if (g) {
+        if (lo && addr >= (char *)lo && addr < (char *)hi) {
             write_str("switchyard: stack overflow in greenlet ");
             write_hex((uintptr_t)g);
             write_str(": fault at ");
@@ -47,7 +49,7 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
     signal(sig, SIG_DFL);
 }
 
-void gl__overflow_reporter_install(gl__thread *t)
+void *gl__overflow_reporter_install(void)
 {
     int state = atomic_load(&installed);
     if (state == 0) {
@@ -69,28 +71,27 @@ void gl__overflow_reporter_install(gl__thread *t)
         state = atomic_load(&installed);
     }
     if (state != 1)
-        return;
+        return NULL;
     /* The handler must run on a stack of its own: the faulting one is exhausted. */
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE))
-        return; /* the program already gave this thread a signal stack */
+        return NULL; /* the program already gave this thread a signal stack */
     size_t size = 64 * 1024;
     void *mem = malloc(size);
     if (!mem)
-        return;
+        return NULL;
     stack_t ss = {.ss_sp = mem, .ss_size = size, .ss_flags = 0};
     if (sigaltstack(&ss, NULL) == 0)
-        t->altstack = mem;
-    else
-        free(mem);
+        return mem;
+    free(mem);
+    return NULL;
 }
 
-void gl__overflow_reporter_remove(gl__thread *t)
+void gl__overflow_reporter_remove(void *altstack)
 {
-    if (!t->altstack)
+    if (!altstack)
         return;
     stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
     sigaltstack(&ss, NULL);
-    free(t->altstack);
-    t->altstack = NULL;
+    free(altstack);
 }

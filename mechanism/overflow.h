@@ -1,0 +1,16 @@
+/*
+ * overflow.h — the stack-overflow reporter: a SIGSEGV handler, on a signal stack of
+ * its own, that names the greenlet whose guard page was hit (the range a port recorded
+ * with gl__set_guard) before the default action ends the process. The core installs
+ * it for every thread that uses the API; ports with guard pages only record them.
+ */
+#ifndef GL_OVERFLOW_H
+#define GL_OVERFLOW_H
+
+/* Installs the reporter for the calling thread (idempotent, best effort: not when the
+ * program has a SIGSEGV handler of its own). Returns the signal stack it gave this
+ * thread, for gl__overflow_reporter_remove(), or NULL. */
+void *gl__overflow_reporter_install(void);
+void gl__overflow_reporter_remove(void *altstack);
+
+#endif /* GL_OVERFLOW_H */
