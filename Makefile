@@ -142,7 +142,12 @@ bench: deps build
 	$(if $(wildcard plots/build.mk),$(MAKE) --no-print-directory plots || status=1;) exit $$status
 
 # ---- dependencies --------------------------------------------------------------------
-DEB_PACKAGES := libev-dev libuv1-dev libbenchmark-dev python3-matplotlib jq
+# Every room's packages, in one list: the hub's loops, the harness, the plots; the peers
+# the benchmarks compare with (Boost.Context, Python greenlet, gevent, wrk); the
+# fuzzer's oracle (python3-greenlet); the AArch64 cross build run under qemu-user; gdb.
+DEB_PACKAGES := libev-dev libuv1-dev libbenchmark-dev python3-matplotlib jq \
+                libboost-context-dev python3-greenlet python3-gevent wrk \
+                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gdb
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
