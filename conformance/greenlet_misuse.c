@@ -8,15 +8,6 @@
 #include "greenlet.h"
 #include "suite.h"
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#else
-#define UNDER_ASAN 0
-#endif
-
 static void *ran(void *arg)
 {
     LOG("ran");
@@ -179,37 +170,28 @@ static void *overflow(void *arg)
     return (void *)(intptr_t)recurse_forever(0);
 }
 
+static void overflow_a_greenlet(void *arg)
+{
+    (void)arg;
+    gl_greenlet *g;
+    size_t size = gl_port()->min_stack_size ? gl_port()->min_stack_size : 65536;
+    if (gl_new_with_stack(&g, overflow, NULL, size) != GL_OK)
+        _exit(3);
+    gl_switch(g, NULL, NULL);
+    _exit(4); /* not reached */
+}
+
 CASE(greenlet, stack_overflow_in_a_greenlet_is_reported_as_such)
 {
     if (UNDER_ASAN)
         SKIP("AddressSanitizer reports stack overflows itself");
-    if (!gl_port()->separate_stacks)
-        SKIP("greenlets run on the thread's own stack (the kernel's guard applies)");
-    int fds[2];
-    CHECK_INT(pipe(fds), 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        gl_greenlet *g;
-        size_t size = gl_port()->min_stack_size ? gl_port()->min_stack_size : 65536;
-        if (gl_new_with_stack(&g, overflow, NULL, size) != GL_OK)
-            _exit(3);
-        gl_switch(g, NULL, NULL);
-        _exit(4); /* not reached */
-    }
-    close(fds[1]);
+    if (!(gl_port()->caps & GL_CAP_GUARD_PAGE))
+        SKIP("the port has no guard of its own (stackcopy: the thread's stack, the kernel's guard)");
     char out[4096];
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof out - 1 && (n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)n;
-    out[len] = 0;
-    close(fds[0]);
-    int status;
-    CHECK_INT(waitpid(pid, &status, 0), pid);
+    int status = suite_run_child(overflow_a_greenlet, NULL, out, sizeof out);
     CHECK(WIFSIGNALED(status));
     CHECK_INT(WTERMSIG(status), SIGSEGV);
     if (!strstr(out, "stack overflow in greenlet"))
         suite_fail(__FILE__, __LINE__, "no overflow report; stderr was: %s", out);
 }
+

@@ -68,6 +68,40 @@ const char *suite_describe_error(int rc)
     return buf;
 }
 
+int suite_run_child(void (*fn)(void *), void *arg, char *out, size_t outsz)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        suite_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        suite_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        fn(arg);
+        fflush(NULL);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while (len < outsz - 1 && (n = read(fds[0], out + len, outsz - 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    out[len] = 0;
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
 static char log_buf[8192];
 static size_t log_len;
 

@@ -75,6 +75,20 @@ __attribute__((noreturn)) void suite_skip(const char *why);
 
 #define SKIP(why) suite_skip(why)
 
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#else
+#define UNDER_ASAN 0
+#endif
+
+/* Runs fn(arg) in a child process whose stderr is collected in out[outsz] (for a case
+ * that expects the process to die, e.g. of a stack overflow). Returns the child's wait
+ * status; a fn that returns exits with 0. */
+int suite_run_child(void (*fn)(void *), void *arg, char *out, size_t outsz);
+
 const char *suite_describe_error(int rc);
 
 /* A log of short strings, to assert the exact order of events:

@@ -14,11 +14,20 @@
  *   - A port whose greenlets run on other OS threads calls gl__thread_adopt() in each
  *     such thread before gl__entry(), so that the core's per-thread state follows the
  *     logical thread, not the OS thread.
- *   - Ports with guard pages record them with gl__set_guard() so the overflow reporter
- *     (mechanism/overflow.c) can name a stack overflow.
+ *   - gl__port_info.caps says what the mechanism offers (GL_CAP_*, include/greenlet.h);
+ *     the conformance suite runs the cases of a capability only on ports that claim it.
+ *     GL_CAP_GUARD_PAGE is a promise the suite checks: a greenlet that recurses past the
+ *     bottom of its stack with 1 KiB frames faults inside the guard range recorded for
+ *     it (gl__set_guard: an unmapped gap or PROT_NONE pages, at least a page, right
+ *     below the stack), and the process dies of SIGSEGV after the reporter printed
+ *     "stack overflow in greenlet"; N guarded stacks add about N memory maps (not 2 N);
+ *     a later mmap never lands in a gap. GL_CAP_GUARD_CANARY: the port honours
+ *     gl_set_stack_guard(GL_GUARD_CANARY) and calls gl__stack_check() for the leaving
+ *     greenlet on every switch. mechanism/stack.h's stacks keep all of these promises.
  *   - mechanism/ holds the pieces a mechanism may use instead of writing its own:
- *     guard-paged stacks and the ASan fiber annotations (stack.h), the register swaps
- *     per ABI (switch.h, arch/), the overflow reporter.
+ *     stacks with guard gaps or canaries, pooled, and the ASan fiber annotations
+ *     (stack.h; gl__stack_alloc records the guard for the overflow reporter), the
+ *     register swaps per ABI (switch.h, arch/), the overflow reporter (overflow.h).
  */
 #ifndef GL_PORT_H
 #define GL_PORT_H
@@ -86,7 +95,8 @@ static inline void *gl__port_ctx(gl_greenlet *g)
  * with GL_ENOMEM and `from` goes on running as if it had not been asked. */
 void gl__port_switch_refused(gl_greenlet *from);
 
-/* The greenlet's recorded stack guard range, for overflow reports. */
+/* The greenlet's stack guard range [lo, hi), for overflow reports (gl__stack_alloc
+ * records it; a port that gets its stacks elsewhere records their guards itself). */
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi);
 
 /* For the overflow reporter (mechanism/overflow.c), from a signal handler: the greenlet

@@ -201,18 +201,45 @@ gl_trace_fn gl_gettrace(void **arg);
 /* A short readable name of an error code ("GreenletExit", "invalid argument", ...). */
 const char *gl_strerror(int code);
 
+/* What a port's mechanism offers (gl_port_info.caps, a set of these bits). */
+enum {
+    GL_CAP_SEPARATE_STACKS = 1 << 0, /* each greenlet owns a stack (0: stack copying) */
+    GL_CAP_GUARD_PAGE = 1 << 1,      /* an overflow of that stack hits an inaccessible
+                                      * gap below it: the fault is named (GL_GUARD_PAGE) */
+    GL_CAP_GUARD_CANARY = 1 << 2,    /* gl_set_stack_guard(GL_GUARD_CANARY) is offered */
+    GL_CAP_OS_THREADS = 1 << 3       /* each greenlet runs on an OS thread of its own:
+                                      * C thread-locals (errno, __thread) differ per greenlet */
+};
+
 typedef struct gl_port_info {
     const char *name;        /* "asm_separate", ... */
     const char *mechanism;   /* one line: how a switch works */
     size_t min_stack_size;   /* smallest stack gl_new_with_stack accepts */
     size_t max_stack_size;   /* largest; 0 = no fixed limit */
     size_t default_stack_size;
-    int separate_stacks;     /* 1: each greenlet owns a stack; 0: stack copying */
+    unsigned caps;           /* GL_CAP_* */
 } gl_port_info;
 
 /* Facts about the port this program is linked with (for reports, never for
  * behaviour: the semantics are the same on every port). */
 const gl_port_info *gl_port(void);
+
+/* How an overflow of a greenlet's own stack is caught, for greenlets created from now on
+ * (by every thread; greenlets already made keep theirs).
+ *   GL_GUARD_PAGE    the default: an unmapped gap below each stack. An overflow faults
+ *                    at its first byte and the process ends with a report naming the
+ *                    greenlet. Costs one memory map per stack, so vm.max_map_count
+ *                    (65 530 by default) bounds the number of live greenlets.
+ *   GL_GUARD_CANARY  no gap: stacks sit side by side in large mappings, so the count is
+ *                    bounded by memory and address space only. A canary word at the
+ *                    bottom of each stack is checked whenever its greenlet switches away
+ *                    (or ends); a broken canary is reported, naming the greenlet, and the
+ *                    process aborts. Weaker: an overflow is found late, and one deeper
+ *                    than the canary first corrupts the neighbouring stack.
+ * Returns GL_OK, or GL_EINVAL for an unknown mode or one the port does not offer
+ * (GL_CAP_GUARD_PAGE / GL_CAP_GUARD_CANARY in gl_port()->caps). */
+typedef enum { GL_GUARD_PAGE = 1, GL_GUARD_CANARY = 2 } gl_stack_guard;
+int gl_set_stack_guard(gl_stack_guard mode);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /* overflow.c — names a stack overflow instead of a bare SIGSEGV: when a fault hits the
- * guard page of the running greenlet's stack, print which greenlet overflowed, then
- * let the default action end the process. Installed only when the program has no
- * SIGSEGV handler of its own (AddressSanitizer has one, and reports overflows itself). */
+ * guard below the running greenlet's stack (an unmapped gap: mechanism/stack.h), print
+ * which greenlet overflowed, then let the default action end the process. Installed
+ * only when the program has no SIGSEGV handler of its own (AddressSanitizer has one,
+ * and reports overflows itself). Also the report of a broken canary (GL_GUARD_CANARY). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static void on_segv(int sig, siginfo_t *info, void *uctx)
             write_hex((uintptr_t)g);
             write_str(": fault at ");
             write_hex((uintptr_t)addr);
-            write_str(" in the guard page below its stack (stack size too small: "
+            write_str(" in the guard gap below its stack (stack size too small: "
                       "see gl_new_with_stack / gl_set_default_stack_size)\n");
         }
     }
@@ -94,4 +95,15 @@ void gl__overflow_reporter_remove(void *altstack)
     stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
     sigaltstack(&ss, NULL);
     free(altstack);
+}
+
+void gl__overflow_canary(struct gl_greenlet *g, const void *canary)
+{
+    write_str("switchyard: stack overflow in greenlet ");
+    write_hex((uintptr_t)g);
+    write_str(": the canary at the bottom of its stack (");
+    write_hex((uintptr_t)canary);
+    write_str(") was overwritten; found as it switched away (GL_GUARD_CANARY: stack size "
+              "too small: see gl_new_with_stack / gl_set_default_stack_size)\n");
+    abort();
 }

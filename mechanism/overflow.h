@@ -13,4 +13,9 @@
 void *gl__overflow_reporter_install(void);
 void gl__overflow_reporter_remove(void *altstack);
 
+/* The canary at `canary` (the bottom of g's stack, GL_GUARD_CANARY) was found
+ * overwritten as g switched away: report it, naming g, and abort. */
+struct gl_greenlet;
+__attribute__((noreturn)) void gl__overflow_canary(struct gl_greenlet *g, const void *canary);
+
 #endif /* GL_OVERFLOW_H */

@@ -1,6 +1,6 @@
 /*
- * asm_separate — each greenlet runs on its own mmap'd stack (guard page below it,
- * recycled through mechanism/stack.c's pool); a switch is the hand-written register swap
+ * asm_separate — each greenlet runs on its own mmap'd stack (an unmapped guard gap below
+ * it, recycled through mechanism/stack.c's pool); a switch is the hand-written register swap
  * of mechanism/arch/switch_<arch>_<abi>.S: callee-saved registers, FPU control words and
  * the stack pointer, nothing else.
  */
@@ -17,11 +17,11 @@ const size_t gl__port_ctx_size = sizeof(asm_ctx);
 
 const gl_port_info gl__port_info = {
     .name = "asm_separate",
-    .mechanism = "separate mmap'd stacks with a guard page; assembly register swap",
+    .mechanism = "separate mmap'd stacks with a guard gap; assembly register swap",
     .min_stack_size = 16 * 1024,
     .max_stack_size = (size_t)1 << 30,
     .default_stack_size = 256 * 1024,
-    .separate_stacks = 1,
+    .caps = GL_CAP_SEPARATE_STACKS | GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY,
 };
 
 static inline asm_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
@@ -44,17 +44,17 @@ static void first_entry(void *arg)
 int gl__port_prepare(gl_greenlet *g, size_t stack_size)
 {
     asm_ctx *c = ctx(g);
-    int rc = gl__stack_alloc(&c->fiber.stack, stack_size);
+    int rc = gl__stack_alloc(&c->fiber.stack, stack_size, g);
     if (rc != GL_OK)
         return rc;
     c->sp = gl__ctx_make(c->fiber.stack.hi, first_entry, g);
-    gl__set_guard(g, c->fiber.stack.mapping, c->fiber.stack.lo);
     return GL_OK;
 }
 
 void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 {
     asm_ctx *f = ctx(from), *t = ctx(to);
+    gl__stack_check(&f->fiber.stack, from);
     gl__fiber_leave(&f->fiber, &t->fiber, 0);
     gl__ctx_switch(&f->sp, t->sp, NULL);
     gl__fiber_arrive(&f->fiber);
@@ -63,6 +63,7 @@ void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
 {
     asm_ctx *f = ctx(from), *t = ctx(to);
+    gl__stack_check(&f->fiber.stack, from);
     gl__fiber_leave(&f->fiber, &t->fiber, 1);
     gl__ctx_switch(&f->sp, t->sp, NULL);
     __builtin_trap(); /* a finished greenlet is never resumed */

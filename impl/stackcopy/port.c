@@ -88,7 +88,7 @@ const gl_port_info gl__port_info = {
     .min_stack_size = 0,
     .max_stack_size = 0,
     .default_stack_size = 0, /* not used: greenlets grow on the thread's own stack */
-    .separate_stacks = 0,
+    .caps = 0, /* greenlets share the thread's stack: the kernel's guard applies */
 };
 
 static inline sc_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }

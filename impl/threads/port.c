@@ -5,7 +5,7 @@
  * three states so that a wake-up system call is made only when the receiver sleeps).
  *
  * A greenlet's OS thread is created at its first switch, on a stack reserved at
- * gl_new (mechanism/stack.c: guard page, pool, valgrind registration), so running out of
+ * gl_new (mechanism/stack.c: guard gap, pool, valgrind registration), so running out of
  * address space or mappings is reported by gl_new, and the guard is exactly known to
  * the overflow reporter. If no OS thread can be had then (thread limits), that first
  * switch fails with an error and the greenlet stays unstarted.
@@ -59,7 +59,8 @@ const gl_port_info gl__port_info = {
     .min_stack_size = 16 * 1024,
     .max_stack_size = (size_t)1 << 30,
     .default_stack_size = 64 * 1024,
-    .separate_stacks = 1,
+    .caps = GL_CAP_SEPARATE_STACKS | GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY |
+            GL_CAP_OS_THREADS,
 };
 
 /* The signal stack for the overflow reporter lives at the top of each greenlet's own
@@ -245,17 +246,17 @@ int gl__port_prepare(gl_greenlet *g, size_t stack_size)
     size_t reserve = thread_reserve();
     if (stack_size > SIZE_MAX - reserve)
         return GL_ENOSTACK;
-    int rc = gl__stack_alloc(&c->stack, stack_size + reserve);
+    int rc = gl__stack_alloc(&c->stack, stack_size + reserve, g);
     if (rc != GL_OK)
         return rc;
     c->prev = c->next = c;
-    gl__set_guard(g, c->stack.mapping, c->stack.lo);
     return GL_OK;
 }
 
 void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 {
     th_ctx *f = ctx(from), *t = ctx(to);
+    gl__stack_check(&f->stack, from);
     if (t->state != THREAD_NONE) {
         baton_give(t);
     } else if (start_thread(f, to) != 0) {
@@ -273,6 +274,7 @@ void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
 {
     th_ctx *f = ctx(from), *t = ctx(to);
     int rc;
+    gl__stack_check(&f->stack, from);
     unlink_live(f); /* before the baton goes: `to` may release us at once */
     f->ended = 1;
     jmp_buf *out = exit_point;

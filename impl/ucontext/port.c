@@ -1,5 +1,5 @@
 /*
- * ucontext — each greenlet runs on its own mmap'd stack (guard page below it, recycled
+ * ucontext — each greenlet runs on its own mmap'd stack (guard gap below it, recycled
  * through mechanism/stack.c's pool, as asm_separate); a switch is POSIX swapcontext().
  *
  * The portable strategy has an honest cost: glibc's swapcontext saves and restores the
@@ -20,11 +20,11 @@ const size_t gl__port_ctx_size = sizeof(uc_ctx);
 
 const gl_port_info gl__port_info = {
     .name = "ucontext",
-    .mechanism = "separate mmap'd stacks with a guard page; getcontext/makecontext/swapcontext",
+    .mechanism = "separate mmap'd stacks with a guard gap; getcontext/makecontext/swapcontext",
     .min_stack_size = 16 * 1024,
     .max_stack_size = (size_t)1 << 30,
     .default_stack_size = 256 * 1024,
-    .separate_stacks = 1,
+    .caps = GL_CAP_SEPARATE_STACKS | GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY,
 };
 
 static inline uc_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
@@ -49,7 +49,7 @@ static void first_entry(int hi, int lo)
 int gl__port_prepare(gl_greenlet *g, size_t stack_size)
 {
     uc_ctx *c = ctx(g);
-    int rc = gl__stack_alloc(&c->fiber.stack, stack_size);
+    int rc = gl__stack_alloc(&c->fiber.stack, stack_size, g);
     if (rc != GL_OK)
         return rc;
     if (getcontext(&c->uc) != 0) {
@@ -70,13 +70,13 @@ int gl__port_prepare(gl_greenlet *g, size_t stack_size)
     c->uc.uc_stack.ss_sp = NULL;
     c->uc.uc_stack.ss_size = 0;
 #endif
-    gl__set_guard(g, c->fiber.stack.mapping, c->fiber.stack.lo);
     return GL_OK;
 }
 
 void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 {
     uc_ctx *f = ctx(from), *t = ctx(to);
+    gl__stack_check(&f->fiber.stack, from);
     gl__fiber_leave(&f->fiber, &t->fiber, 0);
     swapcontext(&f->uc, &t->uc);
     gl__fiber_arrive(&f->fiber);
@@ -85,6 +85,7 @@ void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
 {
     uc_ctx *f = ctx(from), *t = ctx(to);
+    gl__stack_check(&f->fiber.stack, from);
     gl__fiber_leave(&f->fiber, &t->fiber, 1);
     setcontext(&t->uc);
     __builtin_trap(); /* setcontext returns only on failure; a finished greenlet never resumes */
