@@ -4,31 +4,16 @@
  * libboost-context 1.74, linked statically): the industry's reference switch under the
  * same greenlet bookkeeping as asm_separate.
  *
- * fcontext's contract, from boost/context/detail/fcontext.hpp (1.74), declared here
- * in C (the functions are extern "C"):
- *   make_fcontext(sp, size, fn)  lays out a context at the top `sp` of a stack of
- *                                `size` bytes (growing down); jumping to it runs fn.
- *   jump_fcontext(to, data)      saves the running context on its own stack and resumes
- *                                `to`. The resumed side receives a transfer_t: `fctx`,
- *                                the context just left (the only handle to it: the
- *                                leaving side does not learn it), and `data`.
- *   fn(transfer_t)               the first resumption; fn must never return (1.74 calls
- *                                _exit(0) if it does).
- * So the leaving greenlet passes its own record as `data`, and whoever resumes stores
- * `fctx` there: that is where the next switch back to it jumps. A first entry also
- * needs to know which greenlet it is: the hop below carries both ends.
+ * fcontext's contract (mechanism/fcontext.h): jump_fcontext hands the resumed side the
+ * context just left, and the leaving side does not learn it. So the leaving greenlet
+ * passes a hop {itself, the target} as `data`, and whoever resumes stores the context
+ * in the leaving greenlet's record: that is where the next switch back to it jumps. A
+ * first entry learns from the same hop which greenlet it is.
  */
 #include <stddef.h>
+#include "fcontext.h"
 #include "port.h"
 #include "stack.h"
-
-typedef void *fcontext_t;
-typedef struct transfer_t {
-    fcontext_t fctx;
-    void *data;
-} transfer_t;
-extern transfer_t jump_fcontext(fcontext_t const to, void *vp);
-extern fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
 
 typedef struct fc_ctx {
     gl__fiber fiber;
