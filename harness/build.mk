@@ -15,7 +15,7 @@ BENCH_LDLIBS := -lbenchmark -lpthread
 
 BENCH_HUB := $(if $(and $(wildcard include/hub.h),$(wildcard hub/build.mk),$(wildcard harness/case_hub.c)),1)
 BENCH_COMMON   := shim procfs echo
-BENCH_PORT_SRC := main_port case_switch case_lifecycle case_memory \
+BENCH_PORT_SRC := main_port case_switch case_lifecycle case_memory case_ring limits \
                   $(if $(BENCH_HUB),case_hub,case_hub_none)
 BENCH_BASE_SRC := main_baselines baseline_switch baseline_echo_ev baseline_echo_uv \
                   baseline_fcontext

@@ -6,6 +6,8 @@
  *                         lists filled by earlier cases do not hide the cost.
  *   max_greenlets/<port>  counter max_greenlets: suspended greenlets created until the
  *                         first refusal or the cap; the label names the limit hit.
+ *   max_greenlets/<port>/canary   the same with gl_set_stack_guard(GL_GUARD_CANARY):
+ *                         what a pool without guard gaps holds (ports that offer it).
  *
  * A "suspended" greenlet has been started and switched back out of, as a real one
  * waiting on something would be. Both cases run once per repetition (iterations 1),
@@ -16,11 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include "bench.h"
 #include "cases.h"
 #include "greenlet.h"
+#include "limits.h"
 #include "procfs.h"
 
 #define MAX_CAP 1000000L
@@ -113,56 +115,13 @@ static void case_memory(bench_state *st, void *arg)
 
 /* ---- max_greenlets ------------------------------------------------------------- */
 
-/* The harness stops on its own before the machine runs short: the refusal it stands
- * for is "memory". */
-static int memory_low(void)
-{
-    long long avail = procfs_mem_available(), total = procfs_mem_total();
-    if (avail < 0 || total < 0)
-        return 0;
-    long long floor = total / 10 > (1LL << 30) ? total / 10 : (1LL << 30);
-    return avail < floor;
-}
-
-/* Which limit did the refusal (code `rc`, errno `err`) run into? */
-static const char *limit_hit(int rc, int err, int low_memory)
-{
-    long long maps = procfs_map_count();
-    long long max_maps = procfs_read_number("/proc/sys/vm/max_map_count");
-    if (maps >= 0 && max_maps > 0 && maps >= max_maps - 64)
-        return "vm.max_map_count";
-
-    /* Thread ids are machine-wide (kernel.pid_max, kernel.threads-max); the cgroup and
-     * RLIMIT_NPROC limits count other processes too: near any of them is "threads". */
-    long long threads = procfs_thread_count();
-    long long thread_limit = -1;
-    static const char *const limits[] = {"/proc/sys/kernel/threads-max", "/proc/sys/kernel/pid_max",
-                                         "/sys/fs/cgroup/pids.max",
-                                         "/sys/fs/cgroup/pids/pids.max"};
-    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
-        long long v = procfs_read_number(limits[i]); /* -1: absent or "max" */
-        if (v > 0 && (thread_limit < 0 || v < thread_limit))
-            thread_limit = v;
-    }
-    struct rlimit nproc;
-    if (getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY &&
-        (thread_limit < 0 || (long long)nproc.rlim_cur < thread_limit))
-        thread_limit = (long long)nproc.rlim_cur;
-    if (threads > 1 && thread_limit > 0 && threads >= thread_limit - thread_limit / 16)
-        return "threads";
-    if (threads > 64 && err == EAGAIN) /* pthread_create's "no more threads" */
-        return "threads";
-
-    if (low_memory || rc == GL_ENOMEM || memory_low())
-        return "memory";
-    if (rc == GL_ENOSTACK && err == ENOMEM)
-        return "address space";
-    return gl_strerror(rc);
-}
-
 static void case_max_greenlets(bench_state *st, void *arg)
 {
-    (void)arg;
+    int canary = arg != NULL;
+    if (canary && gl_set_stack_guard(GL_GUARD_CANARY) != GL_OK) {
+        bench_fail(st, "%s", gl_last_error()->message);
+        return;
+    }
     long cap = bench_quick() ? QUICK_CAP : MAX_CAP;
     gl_greenlet **gs = malloc((size_t)cap * sizeof *gs);
     if (!gs) {
@@ -174,14 +133,14 @@ static void case_max_greenlets(bench_state *st, void *arg)
         int rc = GL_OK, err = 0, low = 0;
         char why[GL_ERROR_MESSAGE_MAX] = "";
         for (; made < cap; made++) {
-            if ((made & 4095) == 0 && (low = memory_low()))
+            if ((made & 4095) == 0 && (low = bench_memory_low()))
                 break;
             if ((rc = park_one(&gs[made], &err)) != GL_OK) {
                 snprintf(why, sizeof why, "%s", gl_last_error()->message);
                 break;
             }
         }
-        const char *limit = made == cap ? NULL : limit_hit(rc, err, low);
+        const char *limit = made == cap ? NULL : bench_limit_hit(rc, err, low, NULL, 0);
         long long maps = procfs_map_count(), threads = procfs_thread_count();
         long long rss = procfs_rss_bytes();
         long failed = destroy_all(gs, made);
@@ -198,11 +157,13 @@ static void case_max_greenlets(bench_state *st, void *arg)
         bench_counter(st, "threads_at_stop", (double)threads);
         bench_counter(st, "rss_mib_at_stop", (double)rss / (1 << 20));
         if (limit)
-            fprintf(stderr, "max_greenlets/%s: stopped at %ld (%s): %s, errno %d (%s)\n",
-                    gl_port()->name, made, limit, low ? "memory below the harness's floor" : why,
-                    err, strerror(err));
+            fprintf(stderr, "max_greenlets/%s%s: stopped at %ld (%s): %s, errno %d (%s)\n",
+                    gl_port()->name, canary ? "/canary" : "", made, limit,
+                    low ? "memory below the harness's floor" : why, err, strerror(err));
     }
     free(gs);
+    if (canary)
+        gl_set_stack_guard(GL_GUARD_PAGE);
 }
 
 void bench_cases_memory(void)
@@ -211,4 +172,8 @@ void bench_cases_memory(void)
     bench_iterations(bench_use_real_time(bench_register(case_memory, NULL, "memory/%s", port)), 1);
     bench_iterations(
         bench_use_real_time(bench_register(case_max_greenlets, NULL, "max_greenlets/%s", port)), 1);
+    if (gl_port()->caps & GL_CAP_GUARD_CANARY)
+        bench_iterations(bench_use_real_time(bench_register(case_max_greenlets, "canary",
+                                                            "max_greenlets/%s/canary", port)),
+                         1);
 }

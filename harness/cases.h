@@ -6,6 +6,7 @@
 void bench_cases_switch(void);    /* switch, switch_depth */
 void bench_cases_lifecycle(void); /* lifecycle */
 void bench_cases_memory(void);    /* memory, max_greenlets */
+void bench_cases_ring(void);      /* ring, ring_shuffled */
 void bench_cases_hub(void);       /* hub_sleep0, hub_timers, echo (only with the hub) */
 
 void bench_baselines_switch(void); /* baseline_regswap, _swapcontext, _thread_handoff */

@@ -11,6 +11,7 @@ int main(int argc, char **argv)
     bench_cases_switch();
     bench_cases_lifecycle();
     bench_cases_memory();
+    bench_cases_ring();
     bench_cases_hub(); /* case_hub.c, or case_hub_none.c without the hub */
     return bench_run();
 }
