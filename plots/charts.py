@@ -15,6 +15,7 @@ from style import BASELINE_COLOUR, duration, finish, human, loop_style, new_figu
 # connection counts, say): a point one port lacks and another has is named as missing.
 LOOPS = ["libev", "libuv"]  # this order first; any other loop after them
 SWITCH_BASELINES = [("baseline_regswap", "register swap"),
+                    ("baseline_fcontext", "Boost fcontext"),
                     ("baseline_swapcontext", "swapcontext"),
                     ("baseline_thread_handoff", "thread hand-off")]
 MAX_MISSING_SHOWN = 8
@@ -219,9 +220,15 @@ def memory(results, colours):
 
     got = [(p, missing.check(results, "max_greenlets/" + p, "max_greenlets")) for p in ports]
     got = [(p, c) for p, c in got if c]
+    # max_greenlets/<port>/canary: the same port with canary stacks instead of guard gaps
+    got = [x for p, c in got for x in [(p, c)] + [
+        ("%s\n(canary)" % p, results.cases[name]) for name in ["max_greenlets/%s/canary" % p]
+        if name in results.cases and results.cases[name].has("max_greenlets")]]
     if got:
         med, err = _values([c for _, c in got], "max_greenlets")
-        bars = _bars(right, [p for p, _ in got], med, err, [colours[p] for p, _ in got])
+        bars = _bars(right, [p for p, _ in got], med, err,
+                     [colours[p.split("\n")[0]] for p, _ in got],
+                     ["//" if "canary" in p else "" for p, _ in got])
         right.set_yscale("log")
         _log_headroom(right, 8)
         _bar_labels(right, bars, ["%s\nlimit:\n%s" % (human(m), c.label or "not named")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Draw the six Switchyard charts and the Markdown report from a results file.
+"""Draw the Switchyard charts and the Markdown report from a results file.
 
 usage: /usr/bin/python3 plots/plot.py [RESULTS.json] [--out DIR] [--report FILE.md | --no-report]
 
@@ -29,9 +29,15 @@ if importlib.util.find_spec("matplotlib") is None:
              "(make deps) and run with /usr/bin/python3")
 
 import charts  # noqa: E402
+import charts_peers  # noqa: E402
+import charts_scale  # noqa: E402
 import report  # noqa: E402
 import results  # noqa: E402
 import style  # noqa: E402
+
+
+# Every chart, in the order of the report: charts.py's six, then the ring and the peers.
+ALL_CHARTS = charts.CHARTS + charts_scale.CHARTS + charts_peers.CHARTS
 
 
 def draw(res, out_dir):
@@ -39,7 +45,7 @@ def draw(res, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     colours = style.palette(res.ports())
     drawn, missing, figures = [], {}, {}
-    for stem, function, title in charts.CHARTS:
+    for stem, function, title in ALL_CHARTS:
         fig, lacks = function(res, colours)
         png, _svg = style.save(fig, out_dir, stem)
         drawn.append((stem, title, png))

@@ -9,9 +9,14 @@ from results import HEADLINE_RATIOS, TIME, baseline_of, ratio, sort_key
 #            per-second rate column header or None, families whose rows join the table)
 TABLES = [
     ("switch", "Switch: ns per switch", ["port"], [(TIME, "ns per switch")], None,
-     ["baseline_regswap", "baseline_swapcontext", "baseline_thread_handoff"]),
+     ["baseline_regswap", "baseline_fcontext", "baseline_swapcontext",
+      "baseline_thread_handoff"]),
     ("switch_depth", "Switch at a live stack depth: ns per switch", ["port", "KiB"],
      [(TIME, "ns per switch")], None, []),
+    ("ring", "Ring of N live greenlets, each switching to the next: ns per switch",
+     ["port", "greenlets"], [(TIME, "ns per switch")], None, []),
+    ("ring_shuffled", "Ring of N live greenlets in a shuffled order: ns per switch",
+     ["port", "greenlets"], [(TIME, "ns per switch")], None, []),
     ("lifecycle", "Lifecycle: ns per greenlet created, run to completion and destroyed",
      ["port"], [(TIME, "ns per greenlet")], "greenlets/s", []),
     ("memory", "Memory: RSS growth per suspended greenlet", ["port"],
@@ -22,6 +27,12 @@ TABLES = [
      [(TIME, "ns per switch")], "switches/s", []),
     ("hub_timers", "Hub timers: ns per timer armed, fired, greenlet resumed", ["port", "loop"],
      [(TIME, "ns per timer")], "timers/s", []),
+    ("peer_switch", "Peer: Python greenlet's switch (harness/peers.py)", ["peer"],
+     [(TIME, "ns per switch")], None, []),
+    ("peer_hub_sleep0", "Peer: gevent's sleep(0) round robin", ["peer", "loop", "greenlets"],
+     [(TIME, "ns per switch")], "switches/s", []),
+    ("peer_hub_timers", "Peer: gevent's timers (sleep(1e-9))", ["peer", "loop"],
+     [(TIME, "ns per timer")], "timers/s", []),
     ("echo", "Echo over loopback (64-byte messages)", ["port", "loop", "connections"],
      [("round_trips_per_s", "round trips/s"), ("p50_us", "p50 µs"), ("p99_us", "p99 µs")],
      None, ["baseline_echo"]),
@@ -31,7 +42,8 @@ MACHINE_FIELDS = [("host", "host"), ("date", "date"), ("machine", "machine"), ("
                   ("libev", "libev"), ("libuv", "libuv"),
                   ("benchmark_library", "Google Benchmark"),
                   ("benchmark_library_build_type", "Google Benchmark build type"),
-                  ("ports", "ports"), ("quick", "QUICK run")]
+                  ("ports", "ports"), ("peers", "peers (harness/peers.py)"),
+                  ("quick", "QUICK run")]
 
 
 def num(v):
@@ -78,7 +90,9 @@ def _table(results, family, heading, part_names, metrics, rate, joined):
     for case in cases:
         row = _row_parts(case, family, len(part_names))
         if case.error:
-            row += ["failed: " + case.error.replace("|", "\\|")] + [""] * (len(header) - len(row) - 1)
+            what = "limit: " if case.limit() else "failed: "
+            text = case.error[len("port limit: "):] if case.limit() else case.error
+            row += [what + text.replace("|", "\\|")] + [""] * (len(header) - len(row) - 1)
             lines.append("| " + " | ".join(row) + " |")
             continue
         for metric, _ in metrics:
@@ -136,6 +150,8 @@ def write(results, charts, path, missing):
             value = "yes" if value else "no"
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):  # e.g. the peers' versions
+            value = ", ".join("%s %s" % (k, v) for k, v in value.items())
         out.append("| %s | %s |" % (labels.get(key, key.replace("_", " ")),
                                     str(value).replace("|", "\\|")))
     for key in ("num_cpus", "mhz_per_cpu", "cpu_scaling_enabled", "load_avg"):

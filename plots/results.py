@@ -34,7 +34,21 @@ GB_SUFFIX = re.compile(r"^(real_time|manual_time|process_time|[a-z_]+:.*)$")
 
 # Case families named <family>/<port>/...: where ports are found when the context lists none.
 PORT_FAMILIES = {"switch", "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
-                 "hub_timers", "echo"}
+                 "hub_timers", "echo", "ring", "ring_shuffled"}
+
+# Peers (harness/peers.py): named like the port case they stand beside, "peer_" before the
+# family and the peer's name where a port's is: peer_switch/python-greenlet,
+# peer_hub_sleep0/gevent/libev/1000. PEER_OF maps a peer family to its port family.
+PEER_PREFIX = "peer_"
+
+
+def peer_family(family):
+    """The port family a peer family stands beside ("peer_switch" -> "switch"), or None."""
+    return family[len(PEER_PREFIX):] if family.startswith(PEER_PREFIX) else None
+
+
+LIMIT_PREFIX = "port limit: "
+_LIMIT = re.compile(r"^port limit: (.+?) after (\d+) greenlets")
 
 
 class ResultsError(Exception):
@@ -76,6 +90,12 @@ class Case:
 
     def has(self, metric):
         return self.error is None and self.median(metric) is not None
+
+    def limit(self):
+        """(limit name, greenlets held) when the case stopped at its port's limit
+        (harness: "port limit: <limit> after <n> greenlets ..."), else None."""
+        m = _LIMIT.match(self.error or "")
+        return (m.group(1), int(m.group(2))) if m else None
 
     def __repr__(self):
         return "Case(%s, median=%r)" % (self.name, self.median())
@@ -212,9 +232,11 @@ def parse(doc, path="<results>"):
 # callback echo of the same loop; the conventions name 100 connections as the headline.
 HEADLINE_RATIOS = [
     ("switch/asm_separate", "baseline_regswap", TIME),
+    ("switch/boost_fcontext", "baseline_fcontext", TIME),
     ("switch/ucontext", "baseline_swapcontext", TIME),
     ("switch/threads", "baseline_thread_handoff", TIME),
     ("switch_depth/stackcopy/0", "switch/asm_separate", TIME),
+    ("ring/asm_separate/30000", "ring/asm_separate/2", TIME),
     ("echo/*/libev/100", "baseline_echo/libev/100", "round_trips_per_s"),
     ("echo/*/libuv/100", "baseline_echo/libuv/100", "round_trips_per_s"),
 ]
@@ -222,10 +244,12 @@ HEADLINE_RATIOS = [
 
 def baseline_of(name):
     """(baseline case name, metric) that a case is compared with, or None."""
-    for case, base, metric in HEADLINE_RATIOS[:4]:
-        if name == case:
+    for case, base, metric in HEADLINE_RATIOS:
+        if name == case and "*" not in case:
             return base, metric
     parts = name.split("/")
+    if parts[0] in ("ring", "ring_shuffled") and len(parts) == 3 and name != "ring/%s/2" % parts[1]:
+        return "ring/%s/2" % parts[1], TIME
     if parts[0] == "echo" and len(parts) == 4:
         return "baseline_echo/%s/%s" % (parts[2], parts[3]), "round_trips_per_s"
     return None
@@ -244,9 +268,10 @@ def ratio(results, name):
 
 
 # ---- a stable order for tables and listings (the file's order is shuffled by interleaving)
-FAMILY_ORDER = ["baseline_regswap", "baseline_swapcontext", "baseline_thread_handoff", "switch",
-                "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
-                "hub_timers", "baseline_echo", "echo"]
+FAMILY_ORDER = ["baseline_regswap", "baseline_fcontext", "baseline_swapcontext",
+                "baseline_thread_handoff", "switch", "peer_switch", "switch_depth", "ring",
+                "ring_shuffled", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
+                "peer_hub_sleep0", "hub_timers", "peer_hub_timers", "baseline_echo", "echo"]
 
 
 def sort_key(results, name):

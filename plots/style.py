@@ -19,9 +19,12 @@ PORT_COLOURS = {
     "ucontext": "#ff7f0e",      # orange
     "stackcopy": "#2ca02c",     # green
     "threads": "#d62728",       # red
+    "boost_fcontext": "#9467bd",  # purple
 }
 EXTRA = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#ad494a"]
 BASELINE_COLOUR = "#444444"
+PEER_COLOUR = "#f2f2f2"   # peers (Python greenlet, gevent): pale, hatched, apart from the ports
+PEER_HATCH = "xx"
 LOOP_STYLE = {"libev": "-", "libuv": "--"}
 
 plt.rcParams.update({

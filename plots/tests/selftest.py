@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Self-test of plots/: plot.py draws the six charts from the fixtures with the fixtures' values,
+"""Self-test of plots/: plot.py draws every chart from the fixtures with the fixtures' values,
 degrades on partial files, refuses malformed ones; compare.py computes the right ratios.
 
 usage: /usr/bin/python3 plots/tests/selftest.py OUT_DIR      (make test runs it: plots-selftest)
@@ -22,13 +22,14 @@ sys.path.insert(0, os.path.dirname(HERE))
 from matplotlib.colors import to_hex  # noqa: E402
 
 import compare  # noqa: E402
+import selftest_scale_peers  # noqa: E402
 import plot  # noqa: E402
 import results  # noqa: E402
 import style  # noqa: E402
 
 FIXTURE = os.path.join(HERE, "fixture.json")
 FIXTURE_B = os.path.join(HERE, "fixture_b.json")
-STEMS = ["switch", "switch_depth", "memory", "echo_throughput", "echo_p99", "rates"]
+STEMS = [stem for stem, _, _ in plot.ALL_CHARTS]
 passed, failed = 0, 0
 
 
@@ -156,8 +157,8 @@ def test_full(out):
           "failed: echo: pthread_create failed" in text)
     links = [line.split("](")[1].rstrip(")") for line in text.splitlines()
              if line.startswith("![")]
-    check("report: the six charts are embedded by relative links that resolve",
-          len(links) == 6 and all(not os.path.isabs(ln) and os.path.exists(
+    check("report: every chart is embedded by a relative link that resolves",
+          len(links) == len(STEMS) and all(not os.path.isabs(ln) and os.path.exists(
               os.path.join(out, ln)) for ln in links), links)
     check("report: machine description", "| CPU | Example CPU @ 2.10GHz (2 cores) |" in text)
 
@@ -173,7 +174,7 @@ def test_partial(out):
     path = write_json(out + "/quick.json", quick)
     status, err = run_plot([path, "--out", out + "/quick", "--report", out + "/quick.md"])
     check("a QUICK file without hub and echo cases still draws (exit 0)", status == 0, err)
-    check("...all six charts", all(os.path.exists("%s/quick/%s.png" % (out, s)) for s in STEMS))
+    check("...all the charts", all(os.path.exists("%s/quick/%s.png" % (out, s)) for s in STEMS))
     check("...and says what is missing",
           "all hub_sleep0 cases" in err and "all echo cases" in err
           and "switch_depth/stackcopy/64" in err, err)
@@ -274,7 +275,9 @@ def main():
         sys.exit("usage: selftest.py OUT_DIR")
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for test in (test_full, test_partial, test_malformed, test_compare):
+    tests = (test_full, test_partial, test_malformed, test_compare) + \
+        selftest_scale_peers.bound(check)
+    for test in tests:
         try:
             test(out)
         except Exception:  # a crash is a failure of that group, the others still run
