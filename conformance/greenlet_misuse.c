@@ -105,7 +105,7 @@ CASE(greenlet, default_stack_size_can_be_changed_within_limits)
 
 CASE(greenlet, every_error_code_has_a_readable_name)
 {
-    for (int code = GL_EEXIT; code <= GL_ETRACE; code++) {
+    for (int code = GL_EEXIT; code <= GL_EDESTROYING; code++) {
         const char *name = gl_strerror(code);
         CHECK(name != NULL && strlen(name) > 3);
         CHECK(strcmp(name, "unknown error") != 0);

@@ -341,6 +341,65 @@ void gl__entry(gl_greenlet *self)
     gl__port_switch_final(self, target);
 }
 
+/* The one way a parent changes (gl_set_parent, and gl_destroy's kill and its undo):
+ * refused when `parent` has `g` in its chain, so a chain never becomes a cycle and
+ * every walk up it ends at main. */
+static int reparent(gl_greenlet *g, gl_greenlet *parent)
+{
+    for (gl_greenlet *p = parent; p; p = p->parent)
+        if (p == g)
+            return GL_ECYCLE;
+    gl__greenlet_ref(parent);
+    gl_greenlet *old = g->parent;
+    g->parent = parent;
+    gl__greenlet_unref(old);
+    return GL_OK;
+}
+
+/* The destroyer was resumed (with `rc`) while its victim is still alive. Out of line:
+ * the copied error stays out of the frame that waits for the death. */
+static __attribute__((noinline)) int survived(gl_greenlet *self, int rc)
+{
+    if (rc == GL_OK)
+        return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet (it "
+                                     "switched back with a value); it is alive and still yours");
+    gl_error got = self->last_error;
+    return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet (the "
+                                 "caller was resumed by error %d: %.60s); it is alive and "
+                                 "still yours", got.code, got.message);
+}
+
+/* Raises GreenletExit in suspended `g` with the caller as its parent meanwhile, so
+ * that its death comes back here; then gives it its parent back. Returns GL_OK if it
+ * died quietly, GL_ECLEANUP if it died with an error (in the caller's last error),
+ * GL_ENOTDEAD if it survived, GL_ECYCLE if the caller descends from it. */
+static int kill_for_destroy(gl__thread *t, gl_greenlet *g)
+{
+    gl_greenlet *self = t->current, *saved_parent = g->parent;
+    gl__greenlet_ref(saved_parent); /* g's reference to it goes with the reparent */
+    if (reparent(g, self) != GL_OK) {
+        gl__greenlet_unref(saved_parent);
+        return gl__fail(GL_ECYCLE, "gl_destroy: the greenlet is an ancestor of the running "
+                                   "one (its death would return into its own descendant: "
+                                   "cyclic parent chain); destroy it from outside its "
+                                   "subtree");
+    }
+    gl__greenlet_ref(g); /* the destroy in progress */
+    g->destroying = 1;
+    int rc = gl_throw(g, GL_EEXIT, NULL,
+                      "Killing the greenlet because all references have vanished.");
+    g->destroying = 0;
+    /* The original parent comes back, unless the cleanup made that a cycle (it put
+     * the original parent under g): then g keeps the parent it has now. */
+    reparent(g, saved_parent);
+    gl__greenlet_unref(saved_parent);
+    int dead = g->finished;
+    gl__greenlet_unref(g);
+    if (!dead)
+        return survived(t->current, rc);
+    return rc == GL_OK ? GL_OK : GL_ECLEANUP; /* last_error keeps the error's own code */
+}
+
 int gl_destroy(gl_greenlet *g)
 {
     if (!g)
@@ -355,28 +414,28 @@ int gl_destroy(gl_greenlet *g)
     if (g->thread != t) {
         if (!atomic_load(&g->thread->exited))
             return gl__fail(GL_ETHREAD, "gl_destroy: the greenlet belongs to another thread");
-        /* Its thread is gone: nothing can ever run it again, so just release it. */
+        /* Its thread is gone: nothing can ever run it again, so just release it (and
+         * drop the reference of a destroy the thread was in when it exited). */
+        if (g->destroying) {
+            g->destroying = 0;
+            gl__greenlet_unref(g);
+        }
         g->user_ref = 0;
         gl__greenlet_unref(g);
         return GL_OK;
     }
+    if (g->destroying)
+        return gl__fail(GL_EDESTROYING, "gl_destroy: a gl_destroy of this greenlet is already "
+                                        "in progress (its cleanup switched away); that one "
+                                        "releases it");
     if (g == t->current)
         return gl__fail(GL_EBUSY, "gl_destroy: cannot destroy the running greenlet");
 
     int rc = GL_OK;
     if (g->started && !g->finished) {
-        /* Kill it: GreenletExit inside, with the destroyer as parent meanwhile, so
-         * control comes back here when it dies. */
-        gl_greenlet *self = t->current, *saved_parent = g->parent;
-        gl__greenlet_ref(self);
-        g->parent = self;
-        rc = gl_throw(g, GL_EEXIT, NULL,
-                      "Killing the greenlet because all references have vanished.");
-        gl_greenlet *during = g->parent;
-        g->parent = saved_parent;
-        gl__greenlet_unref(during);
-        if (!g->finished)
-            return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet");
+        rc = kill_for_destroy(t, g);
+        if (rc != GL_OK && rc != GL_ECLEANUP)
+            return rc; /* not released */
     }
     g->user_ref = 0;
     gl__greenlet_unref(g);
@@ -396,13 +455,8 @@ int gl_set_parent(gl_greenlet *g, gl_greenlet *parent)
         return GL_ENOMEM;
     if (g->thread != t || parent->thread != t)
         return gl__fail(GL_ETHREAD, "parent cannot be on a different thread");
-    for (gl_greenlet *p = parent; p; p = p->parent)
-        if (p == g)
-            return gl__fail(GL_ECYCLE, "cyclic parent chain");
-    gl__greenlet_ref(parent);
-    gl_greenlet *old = g->parent;
-    g->parent = parent;
-    gl__greenlet_unref(old);
+    if (reparent(g, parent) != GL_OK)
+        return gl__fail(GL_ECYCLE, "cyclic parent chain");
     return GL_OK;
 }
 
