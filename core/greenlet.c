@@ -261,9 +261,10 @@ static int throw_v(gl_greenlet *g, void **result, int code, void *data, const ch
     if (!target->started && !target->run)
         return gl__fail(GL_ENORUN, "gl_throw: the greenlet has no run function");
     if (g->finished && code == GL_EEXIT) {
-        /* A dead greenlet eats GreenletExit: it becomes a plain value. */
+        /* A dead greenlet eats GreenletExit: it becomes a plain value (none for a
+         * greenlet it starts, as Python calls run() with no arguments). */
         t->xfer.is_error = 0;
-        t->xfer.value = data;
+        t->xfer.value = target->started ? data : NULL;
     } else {
         t->xfer.is_error = 1;
         gl__error_set(&t->xfer.error, code, data, fmt, ap);
@@ -312,13 +313,15 @@ void gl__entry(gl_greenlet *self)
         }
     }
     self->finished = 1;
-    if (failed && err->code == GL_EEXIT) {
+    int exited = failed && err->code == GL_EEXIT;
+    if (exited) {
         failed = 0; /* GreenletExit ends a greenlet quietly */
         ret = err->data;
     }
 
     /* The result goes to the first live ancestor; an unstarted one is started with
-     * it, and one that cannot start passes a GL_ENORUN error further up. */
+     * it (with nothing after GreenletExit, as Python greenlet starts it with no
+     * arguments), and one that cannot start passes a GL_ENORUN error further up. */
     gl_greenlet *target = self->parent;
     for (;;) {
         target = first_live(target);
@@ -328,6 +331,8 @@ void gl__entry(gl_greenlet *self)
         gl__error_setf(err, GL_ENORUN, NULL, "parent greenlet has no run function");
         target = target->parent;
     }
+    if (exited && !target->started)
+        ret = NULL;
     t->xfer.origin = self;
     t->xfer.is_error = failed;
     if (failed)

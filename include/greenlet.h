@@ -56,6 +56,13 @@
  *   makes that restoration a cycle: the victim then keeps the destroyer as its parent
  *   (Python greenlet 2.0.2 restores it regardless, and its next walk of that chain
  *   never ends).
+ *
+ * GreenletExit that starts a greenlet
+ *   A greenlet that ends with GL_EEXIT passes the error's data to its parent as a
+ *   normal value; if that value would *start* a greenlet (an unstarted parent, or an
+ *   unstarted first live ancestor), that greenlet's run receives NULL, as Python
+ *   greenlet calls it with no arguments. The same holds for GL_EEXIT thrown into a
+ *   dead greenlet whose first live ancestor is unstarted.
  */
 #ifndef GREENLET_H
 #define GREENLET_H
@@ -165,7 +172,8 @@ int gl_switch(gl_greenlet *g, void *value, void **result);
  *    first live ancestor;
  *  - g == current: returns `code` at once.
  * GreenletExit (GL_EEXIT) that ends a greenlet arrives at the parent as a normal
- * value: *result = data. code <= 0 is refused with GL_EINVAL. */
+ * value: *result = data; an unstarted greenlet started by it gets NULL (see
+ * "GreenletExit that starts a greenlet"). code <= 0 is refused with GL_EINVAL. */
 int gl_throw(gl_greenlet *g, int code, void *data, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
