@@ -125,15 +125,32 @@ static void *hold_a_greenlet(void *arg)
     return NULL;
 }
 
+/* Starts a thread holding an unstarted greenlet (f->g), once it exists. */
+static pthread_t foreign_start(struct foreign *f)
+{
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, hold_a_greenlet, f), 0);
+    pthread_mutex_lock(&f->lock);
+    while (!f->created)
+        pthread_cond_wait(&f->cond, &f->lock);
+    pthread_mutex_unlock(&f->lock);
+    return t;
+}
+
+/* Lets that thread destroy its greenlet and end. */
+static void foreign_end(struct foreign *f, pthread_t t)
+{
+    pthread_mutex_lock(&f->lock);
+    f->done = 1;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    CHECK_INT(pthread_join(t, NULL), 0);
+}
+
 CASE(greenlet, switch_to_greenlet_of_another_thread_is_refused)
 {
     struct foreign f = {NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-    pthread_t t;
-    CHECK_INT(pthread_create(&t, NULL, hold_a_greenlet, &f), 0);
-    pthread_mutex_lock(&f.lock);
-    while (!f.created)
-        pthread_cond_wait(&f.cond, &f.lock);
-    pthread_mutex_unlock(&f.lock);
+    pthread_t t = foreign_start(&f);
 
     CHECK_INT(gl_switch(f.g, NULL, NULL), GL_ETHREAD);
     CHECK(strstr(gl_last_error()->message, "different thread") != NULL);
@@ -147,11 +164,26 @@ CASE(greenlet, switch_to_greenlet_of_another_thread_is_refused)
     CHECK_PTR(gl_current(), gl_main());
     CHECK_LOG("");
 
-    pthread_mutex_lock(&f.lock);
-    f.done = 1;
-    pthread_cond_broadcast(&f.cond);
-    pthread_mutex_unlock(&f.lock);
-    CHECK_INT(pthread_join(t, NULL), 0);
+    foreign_end(&f, t);
+}
+
+static void *other_run(void *arg)
+{
+    (void)arg;
+    LOG("other-run");
+    return NULL;
+}
+
+CASE(greenlet, set_run_from_another_thread_is_refused)
+{
+    struct foreign f = {NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    pthread_t t = foreign_start(&f);
+
+    CHECK_INT(gl_set_run(f.g, other_run), GL_ETHREAD);
+    CHECK(strstr(gl_last_error()->message, "another thread") != NULL);
+    CHECK(gl_run(f.g) == ran); /* unchanged: its own thread runs `ran` */
+
+    foreign_end(&f, t);
 }
 
 static void *suspended_greenlet_body(void *arg)

@@ -471,6 +471,11 @@ int gl_set_run(gl_greenlet *g, gl_run_fn run)
         return gl__fail(GL_EINVAL, "gl_set_run: greenlet is NULL");
     if (g->is_main)
         return gl__fail(GL_EMAIN, "main greenlets do not have a run function");
+    gl__thread *t = gl__thread_get();
+    if (!t)
+        return GL_ENOMEM;
+    if (g->thread != t)
+        return gl__fail(GL_ETHREAD, "gl_set_run: the greenlet belongs to another thread");
     if (g->started)
         return gl__fail(GL_ESTARTED, "run cannot be set after the start of the greenlet");
     g->run = run;

@@ -33,7 +33,8 @@
  * Threads
  *   A greenlet belongs to the thread that created it. Switching to, throwing into,
  *   destroying or re-parenting (once started) a greenlet from another thread is
- *   refused with GL_ETHREAD. Every thread gets its own main greenlet.
+ *   refused with GL_ETHREAD (so is giving it a run function). Every thread gets its
+ *   own main greenlet.
  *
  * Lifetime
  *   gl_new() hands the caller one reference. gl_destroy() gives it back: an unstarted
@@ -214,7 +215,7 @@ gl_run_fn gl_run(const gl_greenlet *g); /* NULL once started, as greenlet delete
 int gl_set_parent(gl_greenlet *g, gl_greenlet *parent);
 
 /* Give an unstarted greenlet its run function; GL_ESTARTED once started, GL_EMAIN for
- * main. */
+ * main, GL_ETHREAD from another thread than the greenlet's. */
 int gl_set_run(gl_greenlet *g, gl_run_fn run);
 
 /* One pointer of user data per greenlet (greenlet's instance dict). */
