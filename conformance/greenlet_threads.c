@@ -1,8 +1,23 @@
 /* Threads: every thread has its own main greenlet; greenlets belong to their thread. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include "greenlet.h"
 #include "suite.h"
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+size_t __sanitizer_get_current_allocated_bytes(void); /* gcc ships no allocator_interface.h */
+static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
+#else
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2(); /* every arena: threads allocate from their own */
+    return m.uordblks + m.hblkhd;
+}
+#endif
 
 /* Runs fn on a new thread and waits for it. */
 static void *on_thread(void *(*fn)(void *), void *arg)
@@ -230,4 +245,57 @@ CASE(greenlet, unstarted_greenlet_of_exited_thread_cannot_start_here)
     CHECK(!gl_started(g));
     CHECK_OK(gl_destroy(g));
     CHECK_LOG("");
+}
+
+/* ---- a thread's memory ----------------------------------------------------------- */
+
+static void *bounce_to_main(void *arg)
+{
+    (void)arg;
+    for (;;)
+        if (gl_switch(gl_main(), NULL, NULL) != GL_OK)
+            return gl_reraise();
+}
+
+/* Switches to `g` (or destroys it) from 16 KiB deeper than where `g` started: a port
+ * that copies stacks saves that much of the main greenlet's stack to the heap. */
+static __attribute__((noinline)) int from_deep(gl_greenlet *g, int destroy)
+{
+    volatile char frame[16 * 1024];
+    frame[0] = 1;
+    frame[sizeof frame - 1] = 1;
+    int rc = destroy ? gl_destroy(g) : gl_switch(g, NULL, NULL);
+    return rc + frame[0] + frame[sizeof frame - 1] - 2;
+}
+
+static void *switch_among_greenlets_then_exit(void *arg)
+{
+    (void)arg;
+    gl_greenlet *g[3];
+    intptr_t failed = 0;
+    for (int i = 0; i < 3; i++) {
+        failed |= gl_new(&g[i], bounce_to_main, NULL);
+        failed |= gl_switch(g[i], NULL, NULL);
+    }
+    for (int round = 0; round < 4; round++)
+        for (int i = 0; i < 3; i++)
+            failed |= from_deep(g[i], 0);
+    for (int i = 0; i < 3; i++)
+        failed |= from_deep(g[i], 1); /* the thread ends right after */
+    return (void *)failed;
+}
+
+/* Everything a thread's greenlets took, its main greenlet's state included (a saved
+ * slice of its stack, on a port that copies stacks), is given back when it exits. */
+CASE(greenlet, a_thread_that_switched_among_greenlets_gives_back_all_its_memory_on_exit)
+{
+    enum { THREADS = 16 };
+    CHECK_PTR(on_thread(switch_among_greenlets_then_exit, NULL), NULL); /* warm-up */
+    size_t before = heap_in_use();
+    for (int i = 0; i < THREADS; i++)
+        CHECK_PTR(on_thread(switch_among_greenlets_then_exit, NULL), NULL);
+    size_t after = heap_in_use();
+    if (after > before + THREADS * 1024) /* a slice kept per thread is 16 KiB or more */
+        suite_fail(__FILE__, __LINE__, "%zu bytes still allocated after %d threads ended "
+                   "(%zu per thread)", after - before, THREADS, (after - before) / THREADS);
 }
