@@ -1,7 +1,9 @@
 /* Misuse gets a clear error code and message, never undefined behaviour; resource
  * exhaustion is an error, not a crash; a stack overflow is named. */
+#include <grp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +18,8 @@
 #else
 #define UNDER_ASAN 0
 #endif
+
+enum { EXIT_NO_UNPRIVILEGED_USER = 42 };
 
 static void *ran(void *arg)
 {
@@ -160,6 +164,50 @@ CASE(greenlet, running_out_of_memory_or_stacks_is_an_error_not_a_crash)
         CHECK_OK(gl_destroy(gs[i]));
     }
     free(gs);
+}
+
+/* A port that gives each greenlet an OS thread creates it at the first switch; a
+ * thread limit there (pthread_create: EAGAIN) is "no stack/thread could be had",
+ * named as a limit, and loses nothing: the greenlet stays unstarted, and starts once a
+ * thread can be had. Ports that need no thread just run it. RLIMIT_NPROC binds only
+ * a user other than root: a root run drops to nobody first (in a child process). */
+CASE(greenlet, thread_limit_at_a_first_switch_is_enostack_and_the_greenlet_stays_unstarted)
+{
+    gl_current(); /* this thread's state exists before the limits change */
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0) {
+            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(EXIT_NO_UNPRIVILEGED_USER);
+            prctl(PR_SET_DUMPABLE, 1); /* keeps /proc/self readable (sanitizers read it) */
+        }
+        struct rlimit old, one;
+        CHECK_INT(getrlimit(RLIMIT_NPROC, &old), 0);
+        one = (struct rlimit){1, old.rlim_max}; /* this process already counts as one */
+        CHECK_INT(setrlimit(RLIMIT_NPROC, &one), 0);
+        gl_greenlet *g;
+        CHECK_OK(gl_new(&g, ran, NULL));
+        int rc = gl_switch(g, NULL, NULL);
+        if (rc != GL_OK) {
+            CHECK_INT(rc, GL_ENOSTACK);
+            if (!strstr(gl_last_error()->message, "thread limit"))
+                suite_fail(__FILE__, __LINE__, "message: %s", gl_last_error()->message);
+            CHECK(!gl_started(g));
+            CHECK_LOG("");
+            CHECK_INT(setrlimit(RLIMIT_NPROC, &old), 0);
+            CHECK_OK(gl_switch(g, NULL, NULL));
+        }
+        CHECK_LOG("ran");
+        CHECK_OK(gl_destroy(g));
+        _exit(0);
+    }
+    int status;
+    CHECK_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    if (WEXITSTATUS(status) == EXIT_NO_UNPRIVILEGED_USER)
+        SKIP("running as root without the right to become nobody: RLIMIT_NPROC cannot bind");
+    CHECK_INT(WEXITSTATUS(status), 0);
 }
 
 static volatile int keep_going = 1; /* opaque to the compiler: the recursion is real */

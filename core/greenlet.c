@@ -198,15 +198,18 @@ static inline __attribute__((always_inline)) int switch_to(gl__thread *t, gl_gre
             t->switch_refused = 0;
             t->current = self;
             target->started = was_started;
-            return gl__fail(GL_ENOMEM, "switch: out of memory (port %s could not switch)",
-                            gl__port_info.name);
+            return self->last_error.code; /* recorded by gl__port_switch_refused */
         }
     }
     return receive(t, self, result);
 }
 
-void gl__port_switch_refused(gl_greenlet *from)
+void gl__port_switch_refused(gl_greenlet *from, int code, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    gl__error_set(&from->last_error, code, NULL, fmt, ap);
+    va_end(ap);
     from->thread->switch_refused = 1;
 }
 

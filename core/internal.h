@@ -32,7 +32,8 @@ struct gl__thread {
     gl__transfer xfer;
     gl_greenlet *finished;     /* died; port resources released by the next greenlet to run */
     void *altstack;            /* signal stack for the overflow reporter */
-    unsigned char switch_refused; /* the port could not switch (gl__port_switch_refused) */
+    unsigned char switch_refused; /* the port could not switch: the error is in
+                                     current->last_error (gl__port_switch_refused) */
 };
 
 struct gl_greenlet {

@@ -345,7 +345,8 @@ NO_ASAN void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
     fiber_arrive(f);
     if (__builtin_expect(f->refused, 0)) {
         f->refused = 0;
-        gl__port_switch_refused(from);
+        gl__port_switch_refused(from, GL_ENOMEM, "switch: out of memory saving a slice of "
+                                                 "the stack (port stackcopy)");
     }
 }
 

@@ -258,11 +258,17 @@ void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
     th_ctx *f = ctx(from), *t = ctx(to);
     if (t->state != THREAD_NONE) {
         baton_give(t);
-    } else if (start_thread(f, to) != 0) {
-        /* No OS thread to be had (thread or memory limits): the switch fails with an
-         * error in the caller, and `to` stays unstarted. */
-        gl__port_switch_refused(from);
-        return;
+    } else {
+        int rc = start_thread(f, to);
+        if (rc != 0) {
+            /* No OS thread to be had: the switch fails with an error in the caller, and
+             * `to` stays unstarted. */
+            gl__port_switch_refused(from, GL_ENOSTACK, "no OS thread for the greenlet: "
+                                    "pthread_create: %s%s", strerror(rc), rc == EAGAIN ?
+                                    " (a thread limit: RLIMIT_NPROC, kernel.threads-max, "
+                                    "kernel.pid_max or the cgroup's pids.max)" : "");
+            return;
+        }
     }
     baton_wait(f);
     if (f->cancel)
