@@ -247,6 +247,63 @@ CASE(greenlet, unstarted_greenlet_of_exited_thread_cannot_start_here)
     CHECK_LOG("");
 }
 
+/* ---- a thread that exits inside a greenlet ------------------------------------- */
+
+static void log_cleanup(void *what)
+{
+    LOG("cleanup:%s", (const char *)what);
+}
+
+struct exiting {
+    gl_greenlet *waiting, *exiting;
+};
+
+static void *wait_in_main(void *arg)
+{
+    (void)arg;
+    gl_switch(gl_main(), NULL, NULL);
+    LOG("waiting-resumed");
+    return NULL;
+}
+
+static void *exit_the_thread(void *arg)
+{
+    pthread_cleanup_push(log_cleanup, "greenlet");
+    pthread_exit(arg);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void *thread_exiting_inside_a_greenlet(void *arg)
+{
+    struct exiting *e = arg;
+    if (gl_new(&e->waiting, wait_in_main, NULL) != GL_OK ||
+        gl_switch(e->waiting, NULL, NULL) != GL_OK ||
+        gl_new(&e->exiting, exit_the_thread, NULL) != GL_OK)
+        return NULL;
+    pthread_cleanup_push(log_cleanup, "thread");
+    gl_switch(e->exiting, (void *)(intptr_t)42, NULL);
+    LOG("main-resumed");
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* pthread_exit(v) in a greenlet ends the thread that runs it, as if called from its
+ * main greenlet: every cleanup handler runs, pthread_join() returns v, and the
+ * thread's other greenlets never run again (as for any thread that exited). */
+CASE(greenlet, pthread_exit_inside_a_greenlet_ends_its_thread_with_that_value)
+{
+    struct exiting e = {NULL, NULL};
+    CHECK_INT((intptr_t)on_thread(thread_exiting_inside_a_greenlet, &e), 42);
+    CHECK_LOG("cleanup:greenlet cleanup:thread");
+    CHECK(gl_active(e.waiting));
+    CHECK_INT(gl_switch(e.waiting, NULL, NULL), GL_ETHREAD);
+    CHECK(strstr(gl_last_error()->message, "exited") != NULL);
+    CHECK_OK(gl_destroy(e.waiting)); /* released without running it */
+    CHECK_OK(gl_destroy(e.exiting));
+    CHECK_LOG("cleanup:greenlet cleanup:thread");
+}
+
 /* ---- a thread's memory ----------------------------------------------------------- */
 
 static void *bounce_to_main(void *arg)

@@ -64,6 +64,13 @@
  *   unstarted first live ancestor), that greenlet's run receives NULL, as Python
  *   greenlet calls it with no arguments. The same holds for GL_EEXIT thrown into a
  *   dead greenlet whose first live ancestor is unstarted.
+ *
+ * Threads that exit inside a greenlet
+ *   pthread_exit(v) called in any greenlet ends the thread that runs it, on every
+ *   port (the threads port included), as if called from its main greenlet: cleanup
+ *   handlers run, pthread_join() returns v, and its greenlets never run again, as for
+ *   any thread that exited. gl_destroy() of them is then allowed from any thread and
+ *   releases them without running them.
  */
 #ifndef GREENLET_H
 #define GREENLET_H
