@@ -242,7 +242,7 @@ static void expect_overflow_report(gl_run_fn fn)
         if (gl_new_with_stack(&g, fn, NULL, size) != GL_OK)
             _exit(3);
         /* A stack mapped next to it, where an unprobed large frame would land. */
-        if (gl_new_with_stack(&neighbour, fn, NULL, 1 << 20) != GL_OK)
+        if (gl_new_with_stack(&neighbour, fn, NULL, 2 << 20) != GL_OK)
             _exit(3);
         gl_switch(g, NULL, NULL);
         _exit(4); /* not reached */
@@ -286,11 +286,13 @@ static __attribute__((noinline)) void fill(volatile char *p, size_t n)
         p[i] = (char)i;
 }
 
-/* A 64 KiB frame of which only the lowest KiB is used (a buffer sized for the worst
- * case): unprobed, those writes land 48 KiB below a 16 KiB stack, in the neighbour. */
+/* A 256 KiB frame of which only the lowest KiB is used (a buffer sized for the worst
+ * case): unprobed, those writes land far below a smallest stack (16 KiB, plus the
+ * threads port's reserve for glibc: 32 KiB on x86-64, 144 KiB on AArch64), in the
+ * neighbour. */
 static void *one_large_frame(void *arg)
 {
-    volatile char frame[64 * 1024];
+    volatile char frame[256 * 1024];
     fill(frame, 1024);
     return (void *)(intptr_t)frame[(intptr_t)arg & 1];
 }
