@@ -258,14 +258,6 @@ struct exiting {
     gl_greenlet *waiting, *exiting;
 };
 
-static void *wait_in_main(void *arg)
-{
-    (void)arg;
-    gl_switch(gl_main(), NULL, NULL);
-    LOG("waiting-resumed");
-    return NULL;
-}
-
 static void *exit_the_thread(void *arg)
 {
     pthread_cleanup_push(log_cleanup, "greenlet");
@@ -277,7 +269,7 @@ static void *exit_the_thread(void *arg)
 static void *thread_exiting_inside_a_greenlet(void *arg)
 {
     struct exiting *e = arg;
-    if (gl_new(&e->waiting, wait_in_main, NULL) != GL_OK ||
+    if (gl_new(&e->waiting, suspended_greenlet_body, NULL) != GL_OK ||
         gl_switch(e->waiting, NULL, NULL) != GL_OK ||
         gl_new(&e->exiting, exit_the_thread, NULL) != GL_OK)
         return NULL;
