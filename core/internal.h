@@ -12,14 +12,26 @@
 #include "port.h"
 #include "overflow.h"
 
-/* What travels with a switch: a value, or an error. Lives in the thread state because
- * exactly one switch per logical thread is in flight at a time. */
+/* What travels with a switch: a value, or an error (arrival.is.error). Lives in the
+ * thread state because exactly one switch per logical thread is in flight at a time. */
 typedef struct gl__transfer {
     gl_greenlet *origin;
-    int is_error;
     void *value;
     gl_error error;
 } gl__transfer;
+
+/* What a resumed greenlet must attend to besides the value, a byte each, so that the
+ * switch's fast path (gl_switch) tests them all with one load. */
+typedef union gl__arrival {
+    uint32_t any;
+    struct {
+        unsigned char error;    /* the transfer carries xfer.error, not a value */
+        unsigned char finished; /* t->finished is set: release it */
+        unsigned char trace;    /* t->trace is set: call it */
+        unsigned char refused;  /* the port could not switch: the error is in
+                                   current->last_error (gl__port_switch_refused) */
+    } is;
+} gl__arrival;
 
 struct gl__thread {
     atomic_int refs;           /* greenlets of this thread + the thread itself */
@@ -27,14 +39,27 @@ struct gl__thread {
     gl_greenlet *main;
     void *main_alloc;          /* start of main's allocation (keeps leak checkers exact) */
     gl_greenlet *current;
-    gl_trace_fn trace;
+    gl__arrival arrival;
+    gl_trace_fn trace;         /* set with gl__set_trace (arrival.is.trace follows it) */
     void *trace_arg;
     gl__transfer xfer;
-    gl_greenlet *finished;     /* died; port resources released by the next greenlet to run */
+    gl_greenlet *finished;     /* died; port resources released by the next greenlet to
+                                  run (set with gl__set_finished) */
     void *altstack;            /* signal stack for the overflow reporter */
-    unsigned char switch_refused; /* the port could not switch: the error is in
-                                     current->last_error (gl__port_switch_refused) */
 };
+
+static inline void gl__set_finished(gl__thread *t, gl_greenlet *g)
+{
+    t->finished = g;
+    t->arrival.is.finished = g != NULL;
+}
+
+static inline void gl__set_trace(gl__thread *t, gl_trace_fn fn, void *arg)
+{
+    t->trace = fn;
+    t->trace_arg = fn ? arg : NULL;
+    t->arrival.is.trace = fn != NULL;
+}
 
 struct gl_greenlet {
     atomic_int refs;           /* the creator's reference, one per child naming it parent,

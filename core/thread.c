@@ -97,8 +97,7 @@ gl_trace_fn gl_settrace(gl_trace_fn fn, void *arg, void **prev_arg)
     gl_trace_fn prev = t->trace;
     if (prev_arg)
         *prev_arg = t->trace_arg;
-    t->trace = fn;
-    t->trace_arg = fn ? arg : NULL;
+    gl__set_trace(t, fn, arg);
     return prev;
 }
 
