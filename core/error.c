@@ -1,5 +1,6 @@
 /* error.c — error records, readable names, and raising from a run function. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 
@@ -49,24 +50,40 @@ void gl__error_setf(gl_error *e, int code, void *data, const char *fmt, ...)
     va_end(ap);
 }
 
+gl__errors *gl__errors_of(gl_greenlet *g)
+{
+    if (!g->errors) {
+        g->errors = malloc(sizeof *g->errors);
+        if (!g->errors)
+            return &g->thread->spare_errors; /* asked again next time */
+        memset(g->errors, 0, sizeof *g->errors);
+    }
+    return g->errors;
+}
+
+static const gl_error no_error = {0, NULL, "no error"};
+
+const gl_error *gl__last_error_of(const gl_greenlet *g)
+{
+    return g->errors ? &g->errors->last : &no_error;
+}
+
 int gl__fail(int code, const char *fmt, ...)
 {
     gl__thread *t = gl__thread_get();
     if (t) {
         va_list ap;
         va_start(ap, fmt);
-        gl__error_set(&t->current->last_error, code, NULL, fmt, ap);
+        gl__error_set(&gl__errors_of(t->current)->last, code, NULL, fmt, ap);
         va_end(ap);
     }
     return code;
 }
 
-static const gl_error no_error = {0, NULL, "no error"};
-
 const gl_error *gl_last_error(void)
 {
     gl__thread *t = gl__thread_get();
-    return t ? &t->current->last_error : &no_error;
+    return t ? gl__last_error_of(t->current) : &no_error;
 }
 
 void *gl_raise(int code, void *data, const char *fmt, ...)
@@ -77,7 +94,7 @@ void *gl_raise(int code, void *data, const char *fmt, ...)
     gl_greenlet *self = t->current;
     va_list ap;
     va_start(ap, fmt);
-    gl__error_set(&self->raised, code > 0 ? code : GL_EINVAL, data, fmt, ap);
+    gl__error_set(&gl__errors_of(self)->raised, code > 0 ? code : GL_EINVAL, data, fmt, ap);
     va_end(ap);
     self->raising = 1;
     return NULL;
@@ -88,10 +105,10 @@ void *gl_reraise(void)
     gl__thread *t = gl__thread_get();
     if (!t)
         return NULL;
-    gl_greenlet *self = t->current;
-    self->raised = self->last_error;
-    if (self->raised.code <= 0)
-        gl__error_setf(&self->raised, GL_EINVAL, NULL, "gl_reraise() with no error received");
-    self->raising = 1;
+    gl__errors *e = gl__errors_of(t->current);
+    e->raised = e->last;
+    if (e->raised.code <= 0)
+        gl__error_setf(&e->raised, GL_EINVAL, NULL, "gl_reraise() with no error received");
+    t->current->raising = 1;
     return NULL;
 }

@@ -15,6 +15,8 @@ gl_greenlet *gl__greenlet_alloc(void)
 
 void gl__greenlet_free(gl_greenlet *g)
 {
+    if (g->errors != &g->thread->spare_errors)
+        free(g->errors);
     free((char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size));
 }
 
@@ -172,10 +174,11 @@ static inline __attribute__((always_inline)) int receive(gl__thread *t, gl_green
     if (t->trace)
         is_error = trace_arrival(t, self, is_error);
     if (is_error) {
-        self->last_error = t->xfer.error;
+        gl__errors *e = gl__errors_of(self);
+        e->last = t->xfer.error;
         if (result)
             *result = NULL;
-        return self->last_error.code;
+        return e->last.code;
     }
     if (result)
         *result = value;
@@ -197,7 +200,7 @@ static inline __attribute__((always_inline)) int switch_to(gl__thread *t, gl_gre
             t->arrival.is.refused = 0;
             t->current = self;
             target->started = was_started;
-            return self->last_error.code; /* recorded by gl__port_switch_refused */
+            return gl__last_error_of(self)->code; /* recorded by gl__port_switch_refused */
         }
     }
     return receive(t, self, result);
@@ -207,7 +210,7 @@ void gl__port_switch_refused(gl_greenlet *from, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    gl__error_set(&from->last_error, code, NULL, fmt, ap);
+    gl__error_set(&gl__errors_of(from)->last, code, NULL, fmt, ap);
     va_end(ap);
     from->thread->arrival.is.refused = 1;
 }
@@ -261,7 +264,7 @@ static __attribute__((noinline)) int arrive_general(gl__thread *t, gl_greenlet *
         t->current = self;
         if (result)
             *result = NULL;
-        return self->last_error.code; /* recorded by gl__port_switch_refused */
+        return gl__last_error_of(self)->code; /* recorded by gl__port_switch_refused */
     }
     return receive(t, self, result);
 }
@@ -338,31 +341,38 @@ int gl_throw_r(gl_greenlet *g, void **result, int code, void *data, const char *
 
 /* ---- birth and death ------------------------------------------------------------ */
 
-void gl__entry(gl_greenlet *self)
+/* The first switch into `self` arrives here: receive it and run `run`, ending with a
+ * tail call to it, so that nothing of this frame stays under the running greenlet (the
+ * frames under a suspended greenlet are what a stack-copying port copies). Returns
+ * run's result; self->raising says it raised (errors->raised), also when it was thrown
+ * into before it started (run never executes). */
+static __attribute__((noinline)) void *run_once(gl_greenlet *self)
+{
+    void *arg = NULL;
+    if (receive(self->thread, self, &arg) != GL_OK) {
+        gl__errors *e = gl__errors_of(self);
+        e->raised = e->last;
+        self->raising = 1;
+        return NULL;
+    }
+    gl_run_fn run = self->run;
+    self->run = NULL; /* greenlet deletes `run` once started */
+    self->raising = 0;
+    return run(arg);
+}
+
+/* `self` has ended with `ret` (or raised): its outcome goes to the first live
+ * ancestor, and it leaves for good. */
+static __attribute__((noinline, noreturn)) void die(gl_greenlet *self, void *ret)
 {
     gl__thread *t = self->thread;
-    void *arg = NULL, *ret = NULL;
-    int failed = 0;
-    gl_error *err = &self->raised; /* in the record, not in the frame (see trace_arrival) */
-
-    if (receive(t, self, &arg) != GL_OK) {
-        failed = 1; /* thrown into before it started: run never executes */
-        *err = self->last_error;
-    } else {
-        gl_run_fn run = self->run;
-        self->run = NULL; /* greenlet deletes `run` once started */
-        self->raising = 0;
-        ret = run(arg);
-        if (self->raising) {
-            failed = 1; /* with self->raised */
-            self->raising = 0;
-        }
-    }
+    int failed = self->raising;
+    self->raising = 0;
     self->finished = 1;
-    int exited = failed && err->code == GL_EEXIT;
+    int exited = failed && gl__errors_of(self)->raised.code == GL_EEXIT;
     if (exited) {
         failed = 0; /* GreenletExit ends a greenlet quietly */
-        ret = err->data;
+        ret = gl__errors_of(self)->raised.data;
     }
 
     /* The result goes to the first live ancestor; an unstarted one is started with
@@ -374,7 +384,8 @@ void gl__entry(gl_greenlet *self)
         if (target->started || target->run)
             break;
         failed = 1;
-        gl__error_setf(err, GL_ENORUN, NULL, "parent greenlet has no run function");
+        gl__error_setf(&gl__errors_of(self)->raised, GL_ENORUN, NULL,
+                       "parent greenlet has no run function");
         target = target->parent;
     }
     if (exited && !target->started)
@@ -382,7 +393,7 @@ void gl__entry(gl_greenlet *self)
     t->xfer.origin = self;
     t->arrival.is.error = (unsigned char)failed;
     if (failed)
-        t->xfer.error = *err;
+        t->xfer.error = gl__errors_of(self)->raised;
     else
         t->xfer.value = ret;
     gl__greenlet_ref(self);
@@ -390,6 +401,11 @@ void gl__entry(gl_greenlet *self)
     t->current = target;
     target->started = 1;
     gl__port_switch_final(self, target);
+}
+
+void gl__entry(gl_greenlet *self)
+{
+    die(self, run_once(self));
 }
 
 /* The one way a parent changes (gl_set_parent, and gl_destroy's kill and its undo):
@@ -414,7 +430,7 @@ static __attribute__((noinline)) int survived(gl_greenlet *self, int rc)
     if (rc == GL_OK)
         return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet (it "
                                      "switched back with a value); it is alive and still yours");
-    gl_error got = self->last_error;
+    gl_error got = *gl__last_error_of(self);
     return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet (the "
                                  "caller was resumed by error %d: %.60s); it is alive and "
                                  "still yours", got.code, got.message);

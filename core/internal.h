@@ -29,9 +29,18 @@ typedef union gl__arrival {
         unsigned char finished; /* t->finished is set: release it */
         unsigned char trace;    /* t->trace is set: call it */
         unsigned char refused;  /* the port could not switch: the error is in
-                                   current->last_error (gl__port_switch_refused) */
+                                   current's last error (gl__port_switch_refused) */
     } is;
 } gl__arrival;
+
+/* The error records of a greenlet that has received or raised an error: allocated on
+ * first need (gl__errors_of), so that a greenlet that never sees one does not carry
+ * 2 x 176 bytes (a suspended stackcopy greenlet costs what its record and its saved
+ * stack slice cost). */
+typedef struct gl__errors {
+    gl_error last;             /* last error received (gl_last_error) */
+    gl_error raised;           /* set by gl_raise(): the greenlet ends with it */
+} gl__errors;
 
 struct gl__thread {
     atomic_int refs;           /* greenlets of this thread + the thread itself */
@@ -46,6 +55,7 @@ struct gl__thread {
     gl_greenlet *finished;     /* died; port resources released by the next greenlet to
                                   run (set with gl__set_finished) */
     void *altstack;            /* signal stack for the overflow reporter */
+    gl__errors spare_errors;   /* for a greenlet whose records could not be allocated */
 };
 
 static inline void gl__set_finished(gl__thread *t, gl_greenlet *g)
@@ -74,12 +84,17 @@ struct gl_greenlet {
     unsigned char finished;
     unsigned char released;    /* port resources given back */
     unsigned char user_ref;    /* the creator's reference is still held */
-    unsigned char raising;     /* gl_raise() was called: end with `raised` */
+    unsigned char raising;     /* gl_raise() was called: end with errors->raised */
     unsigned char destroying;  /* a gl_destroy of it waits for its death */
     void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
-    gl_error last_error;       /* last error received (gl_last_error) */
-    gl_error raised;
+    gl__errors *errors;        /* NULL until the first error (gl__errors_of) */
 };
+
+/* g's error records, allocated on first use; out of memory, the thread's spare ones
+ * (shared by the greenlets of the thread that could not get their own). Never NULL. */
+gl__errors *gl__errors_of(gl_greenlet *g);
+/* g's last error received, or a record of code 0 if it has none. */
+const gl_error *gl__last_error_of(const gl_greenlet *g);
 
 /* A greenlet record with its port state below it (see gl__port_ctx), zeroed; and its
  * release. */
