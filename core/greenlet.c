@@ -108,7 +108,6 @@ int gl_new_with_stack(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent, siz
     g->thread = t;
     g->parent = parent;
     g->run = run;
-    g->stack_size = stack_size;
     int rc = gl__port_prepare(g, stack_size);
     if (rc != GL_OK) {
         gl__greenlet_free(g);

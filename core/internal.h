@@ -71,21 +71,23 @@ static inline void gl__set_trace(gl__thread *t, gl_trace_fn fn, void *arg)
     t->arrival.is.trace = fn != NULL;
 }
 
+/* What a switch reads of its target (thread, started, finished) comes first, next to
+ * the port state just below the record (a saved stack pointer): one or two cache lines
+ * per switch, which counts once the greenlets outnumber the cache (harness: ring). */
 struct gl_greenlet {
     atomic_int refs;           /* the creator's reference, one per child naming it parent,
                                   one per gl_destroy in progress */
-    gl__thread *thread;
-    gl_greenlet *parent;       /* NULL only for main */
-    gl_run_fn run;
-    void *userdata;
-    size_t stack_size;
-    unsigned char is_main;
     unsigned char started;
     unsigned char finished;
+    unsigned char is_main;
     unsigned char released;    /* port resources given back */
+    gl__thread *thread;
     unsigned char user_ref;    /* the creator's reference is still held */
     unsigned char raising;     /* gl_raise() was called: end with errors->raised */
     unsigned char destroying;  /* a gl_destroy of it waits for its death */
+    gl_greenlet *parent;       /* NULL only for main */
+    gl_run_fn run;
+    void *userdata;
     void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
     gl__errors *errors;        /* NULL until the first error (gl__errors_of) */
 };
