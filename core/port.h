@@ -90,6 +90,12 @@ static inline void *gl__port_ctx(gl_greenlet *g)
     return (char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size);
 }
 
+/* The greenlet whose port state `ctx` is (gl__port_ctx's inverse). */
+static inline gl_greenlet *gl__port_greenlet(void *ctx)
+{
+    return (gl_greenlet *)((char *)ctx + GL__PORT_CTX_SPAN(gl__port_ctx_size));
+}
+
 /* Called by a gl__port_switch() that cannot switch (stackcopy: no memory to save a
  * stack slice; threads: no OS thread for a first switch), before it returns without
  * switching: the switch then fails with `code` (GL_ENOMEM, GL_ENOSTACK) and the

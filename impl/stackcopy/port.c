@@ -61,14 +61,15 @@
 #endif
 
 typedef struct sc_ctx sc_ctx;
+/* Kept small: with its greenlet's record and saved slice, it is what a suspended
+ * greenlet costs (48 bytes; the greenlet is found from it with gl__port_greenlet). */
 struct sc_ctx {
     uintptr_t start;     /* lowest byte of its data while suspended */
     uintptr_t stop;      /* one past its highest byte; UINTPTR_MAX for main */
     unsigned char *copy; /* [start, start + saved) while overwritten */
-    size_t saved, cap;
     sc_ctx *prev;        /* next greenlet up the stack with data on it */
-    sc_ctx *from;        /* during a switch into this one: the greenlet leaving */
-    gl_greenlet *self;
+    uint32_t saved, cap; /* bytes in the copy, and its size (a slice over 4 GiB is
+                            refused as out of memory) */
     unsigned char on_stack; /* started, not finished: `start`/`stop` mean something */
     unsigned char dying;    /* switching away for the last time: nothing to keep */
     unsigned char refused;  /* out of memory while saving: the switch did not happen */
@@ -80,6 +81,9 @@ struct sc_ctx {
 };
 
 const size_t gl__port_ctx_size = sizeof(sc_ctx);
+
+/* The greenlet leaving, during a switch (save and restore read it). */
+static __thread sc_ctx *leaving;
 
 const gl_port_info gl__port_info = {
     .name = "stackcopy",
@@ -155,9 +159,13 @@ NO_ASAN static int save_to(sc_ctx *c, uintptr_t stop)
     if (stop <= c->start + c->saved)
         return 1;
     size_t need = stop - c->start;
+    if (need > UINT32_MAX - 15)
+        return 0;
     if (need > c->cap || c->cap / 2 > need + 4096) {
-        /* grow, or give back a buffer far larger than what this suspension needs */
-        size_t cap = (need + 63) & ~(size_t)63;
+        /* grow, or give back a buffer far larger than what this suspension needs;
+         * malloc's granularity (16), no more: the copy is most of what a suspended
+         * greenlet costs */
+        uint32_t cap = (uint32_t)((need + 15) & ~(size_t)15);
         unsigned char *p = realloc(c->copy, cap);
         if (!p)
             return 0;
@@ -179,7 +187,7 @@ NO_ASAN static int save_to(sc_ctx *c, uintptr_t stop)
     clear_bytes(shadow_of(lo), n >> shadow_scale); /* others may use it now */
 #endif
     copy_words(c->copy + c->saved, (const void *)(c->start + c->saved), need - c->saved);
-    c->saved = need;
+    c->saved = (uint32_t)need;
     return 1;
 }
 
@@ -206,7 +214,7 @@ NO_ASAN static void *refuse(sc_ctx *from, size_t bytes)
  * it may grow down to the thread's limit), and return where the target resumes. */
 NO_ASAN static void *save(void *sp, void *arg)
 {
-    sc_ctx *to = arg, *from = to->from, *owner = from;
+    sc_ctx *to = arg, *from = leaving, *owner = from;
     if (!to->on_stack) /* first switch in: it starts just below `from`'s frame */
         to->stop = (uintptr_t)sp;
     if (from->dying)
@@ -231,7 +239,7 @@ static void first_entry(void *arg);
  * the frame to pop. */
 NO_ASAN static void *restore(void *arg)
 {
-    sc_ctx *to = arg, *owner = to->from;
+    sc_ctx *to = arg, *owner = leaving;
     if (owner->refused)
         return (void *)owner->start; /* back into the frame it just pushed */
     if (to->saved) {
@@ -250,7 +258,7 @@ NO_ASAN static void *restore(void *arg)
     if (to->on_stack)
         return (void *)to->start;
     to->on_stack = 1;
-    return gl__ctx_make((void *)to->stop, first_entry, to->self);
+    return gl__ctx_make((void *)to->stop, first_entry, gl__port_greenlet(to));
 }
 
 /* ---- AddressSanitizer fibers: one fake stack per greenlet, the thread's bounds ----- */
@@ -299,7 +307,6 @@ static inline void fiber_arrive(sc_ctx *self) { (void)self; }
 int gl__port_init_main(gl_greenlet *main)
 {
     sc_ctx *c = ctx(main);
-    c->self = main;
     c->stop = UINTPTR_MAX; /* owns the whole stack above whatever it switched from */
     c->on_stack = 1;
     thread_stack_learn();
@@ -331,15 +338,14 @@ static void first_entry(void *arg)
 
 int gl__port_prepare(gl_greenlet *g, size_t stack_size)
 {
-    (void)stack_size; /* it grows on the thread's stack, as far as that allows */
-    ctx(g)->self = g;
+    (void)g, (void)stack_size; /* it grows on the thread's stack, as far as that allows */
     return GL_OK;
 }
 
 NO_ASAN void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
 {
     sc_ctx *f = ctx(from), *t = ctx(to);
-    t->from = f;
+    leaving = f;
     fiber_leave(f, 0);
     gl__ctx_switch_copy(t, save, restore);
     fiber_arrive(f);
@@ -357,7 +363,7 @@ NO_ASAN void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
     sc_ctx *f = ctx(from), *t = ctx(to);
     f->dying = 1;
     f->on_stack = 0;
-    t->from = f;
+    leaving = f;
     fiber_leave(f, 1);
     gl__ctx_switch_copy(t, save, restore);
     __builtin_trap(); /* a finished greenlet is never resumed */
