@@ -14,9 +14,10 @@
  *   the address of the lowest mapping the kernel hands out (~64 TiB on x86-64, below
  *   where a PIE program and its heap sit, above AddressSanitizer's shadow), growing up:
  *   the kernel's own placements come down to them only after tens of TiB of mappings.
- *   MAP_FIXED_NOREPLACE (Linux >= 4.17) never takes a range someone already has; where
- *   the hint cannot be had (an older kernel, valgrind, qemu-user), the arena goes where
- *   the kernel puts it and the gaps are as safe as any other guard-less hole.
+ *   MAP_FIXED_NOREPLACE (Linux >= 4.17) never takes a range someone already has. Where
+ *   the place cannot be had (an older kernel; valgrind, whose address-space manager
+ *   chooses for itself), the arena goes where it is put and its gaps stay PROT_NONE
+ *   pages of the reservation: safe, at two maps a stack.
  * - A pooled stack keeps its memory and its valgrind registration; one given back to
  *   its arena keeps its mapping (so the map count does not fall until the whole arena
  *   is free and unmapped) but not its memory (MADV_DONTNEED).
@@ -64,6 +65,7 @@ struct gl__arena {
     unsigned used;          /* slots handed out (pooled ones included) */
     unsigned nfree;         /* carved slots given back: free[0, nfree) */
     unsigned canary;
+    unsigned gaps_unmapped;  /* placed clear of the kernel's placements: gaps are holes */
     unsigned *free;
 };
 
@@ -102,8 +104,8 @@ static char *first_hint(void)
 }
 
 /* `size` bytes of address space with protection `prot`, at the arenas' place if it can
- * be had. NULL with errno set when not even the kernel's own choice works. */
-static char *reserve(size_t size, int prot)
+ * be had (*placed = 1). NULL with errno set when not even the kernel's own choice works. */
+static char *reserve(size_t size, int prot, int *placed)
 {
     static int hint_unusable;
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (prot ? MAP_STACK : 0);
@@ -113,6 +115,7 @@ static char *reserve(size_t size, int prot)
         void *p = mmap(next_hint, size, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
         if (p == next_hint) {
             next_hint += size;
+            *placed = 1;
             return p;
         }
         if (p != MAP_FAILED) {       /* the flag was taken for a plain hint */
@@ -129,6 +132,7 @@ static char *reserve(size_t size, int prot)
         next_hint += size;           /* taken: try above it */
     }
     void *p = mmap(NULL, size, prot, flags, -1, 0);
+    *placed = 0;
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -149,11 +153,12 @@ static struct gl__arena *arena_new(size_t usable, unsigned canary, size_t want)
     struct gl__arena *a = calloc(1, sizeof *a);
     unsigned *free_slots = calloc(n, sizeof *free_slots);
     char *base = NULL;
+    int placed = 0;
     /* Guard gaps: a PROT_NONE reservation, stacks carved in. Canaries: all read-write. */
     int prot = canary ? PROT_READ | PROT_WRITE : PROT_NONE;
     if (a && free_slots)
         for (;; n = (n + 1) / 2)
-            if ((base = reserve(n * stride, prot)) || n == 1 || errno != ENOMEM)
+            if ((base = reserve(n * stride, prot, &placed)) || n == 1 || errno != ENOMEM)
                 break;
     if (!base) {
         int e = a && free_slots ? errno : ENOMEM;
@@ -169,6 +174,7 @@ static struct gl__arena *arena_new(size_t usable, unsigned canary, size_t want)
     a->gap = gap;
     a->nslots = (unsigned)n;
     a->canary = canary;
+    a->gaps_unmapped = placed;
     a->carved = canary ? (unsigned)n : 0; /* already mapped read-write, all of it */
     a->free = free_slots;
     if (canary)
@@ -202,8 +208,9 @@ static int arena_take(struct gl__arena *a, gl__stack *s)
         slot = a->carved;
         char *start = a->base + (size_t)slot * a->stride;
         /* Gap first: trimming the reservation's start adds no map; the stack's mapping
-         * then adds one. At vm.max_map_count the mmap fails and the slot stays uncarved. */
-        if (munmap(start, a->gap) != 0 ||
+         * then adds one. At vm.max_map_count the mmap fails and the slot stays uncarved.
+         * An arena not at its place keeps the gap: a PROT_NONE page of the reservation. */
+        if ((a->gaps_unmapped && munmap(start, a->gap) != 0) ||
             mmap(start + a->gap, a->usable, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK | MAP_FIXED, -1,
                  0) == MAP_FAILED)
