@@ -53,10 +53,11 @@ void gl__error_setf(gl_error *e, int code, void *data, const char *fmt, ...)
 gl__errors *gl__errors_of(gl_greenlet *g)
 {
     if (!g->errors) {
-        g->errors = malloc(sizeof *g->errors);
-        if (!g->errors)
-            return &g->thread->spare_errors; /* asked again next time */
-        memset(g->errors, 0, sizeof *g->errors);
+        /* Out of memory (at vm.max_map_count malloc fails too), the greenlet keeps the
+         * thread's spare records for good: switching between the spare and its own
+         * records half-way through a kill would lose the GreenletExit it received. */
+        gl__errors *e = calloc(1, sizeof *e);
+        g->errors = e ? e : &g->thread->spare_errors;
     }
     return g->errors;
 }

@@ -93,7 +93,8 @@ struct gl_greenlet {
 };
 
 /* g's error records, allocated on first use; out of memory, the thread's spare ones
- * (shared by the greenlets of the thread that could not get their own). Never NULL. */
+ * (shared by the greenlets of the thread that could not get their own, for good).
+ * Never NULL. */
 gl__errors *gl__errors_of(gl_greenlet *g);
 /* g's last error received, or a record of code 0 if it has none. */
 const gl_error *gl__last_error_of(const gl_greenlet *g);
