@@ -30,22 +30,25 @@ static void write_hex(uintptr_t v)
     write_str(buf + i);
 }
 
+/* "switchyard: stack overflow in greenlet <g><what><where><why>" on stderr. */
+static void report(const void *g, const char *what, const void *where, const char *why)
+{
+    write_str("switchyard: stack overflow in greenlet ");
+    write_hex((uintptr_t)g);
+    write_str(what);
+    write_hex((uintptr_t)where);
+    write_str(why);
+}
+
 static void on_segv(int sig, siginfo_t *info, void *uctx)
 {
     (void)uctx;
     char *addr = info->si_addr;
     void *lo, *hi;
     gl_greenlet *g = gl__running_guard(&lo, &hi);
-    if (g) {
-        if (lo && addr >= (char *)lo && addr < (char *)hi) {
-            write_str("switchyard: stack overflow in greenlet ");
-            write_hex((uintptr_t)g);
-            write_str(": fault at ");
-            write_hex((uintptr_t)addr);
-            write_str(" in the guard gap below its stack (stack size too small: "
-                      "see gl_new_with_stack / gl_set_default_stack_size)\n");
-        }
-    }
+    if (g && lo && addr >= (char *)lo && addr < (char *)hi)
+        report(g, ": fault at ", addr, " in the guard gap below its stack (stack size too "
+               "small: see gl_new_with_stack / gl_set_default_stack_size)\n");
     /* Re-raise with the default action: the same fault recurs and ends the process. */
     signal(sig, SIG_DFL);
 }
@@ -99,11 +102,8 @@ void gl__overflow_reporter_remove(void *altstack)
 
 void gl__overflow_canary(struct gl_greenlet *g, const void *canary)
 {
-    write_str("switchyard: stack overflow in greenlet ");
-    write_hex((uintptr_t)g);
-    write_str(": the canary at the bottom of its stack (");
-    write_hex((uintptr_t)canary);
-    write_str(") was overwritten; found as it switched away (GL_GUARD_CANARY: stack size "
-              "too small: see gl_new_with_stack / gl_set_default_stack_size)\n");
+    report(g, ": the canary at the bottom of its stack (", canary, ") was overwritten; found "
+           "as it switched away (GL_GUARD_CANARY: stack size too small: see "
+           "gl_new_with_stack / gl_set_default_stack_size)\n");
     abort();
 }
