@@ -59,7 +59,7 @@ jq -r "$common"'
     | ([.benchmarks[] | select(.error_occurred and (.error_message | startswith("port limit:")))
         | {key: .run_name, value: {limit: (.error_message | sub("^port limit: "; "") | sub(" \\(.*"; ""))}}]
        | from_entries) as $limits
-    | [($by + $limits) | to_entries[] | .key as $name | .value as $e | ($name | split("/")) as $p
+    | [($limits + $by) | to_entries[] | .key as $name | .value as $e | ($name | split("/")) as $p
        | (if ($p[0] | startswith("baseline_")) and $p[0] != "baseline_echo"
           then {case: $p[0], port: "baseline", rest: []}
           elif ($p[0] | startswith("peer_")) then
