@@ -201,7 +201,7 @@ def switch_depth(results, colours):
 
 # ---- 3: memory per greenlet and the largest count held -----------------------------------
 def memory(results, colours):
-    fig, (left, right) = new_figure(ncols=2, width=13)
+    fig, (left, right) = new_figure(ncols=2, width=15)
     missing = Missing()
     ports = results.ports()
 
@@ -226,9 +226,10 @@ def memory(results, colours):
         if name in results.cases and results.cases[name].has("max_greenlets")]]
     if got:
         med, err = _values([c for _, c in got], "max_greenlets")
-        bars = _bars(right, [p for p, _ in got], med, err,
+        bars = _bars(right, [p.replace("_", "_\n", 1) for p, _ in got], med, err,
                      [colours[p.split("\n")[0]] for p, _ in got],
                      ["//" if "canary" in p else "" for p, _ in got])
+        right.tick_params(axis="x", labelsize=8)
         right.set_yscale("log")
         _log_headroom(right, 8)
         _bar_labels(right, bars, ["%s\nlimit:\n%s" % (human(m), c.label or "not named")
@@ -236,7 +237,9 @@ def memory(results, colours):
         right.set_ylabel("greenlets held at once (log scale)")
     else:
         no_data(right, "no max_greenlets/<port> cases")
-    right.set_title("Largest number of greenlets held, and the limit hit")
+    right.set_title("Largest number of greenlets held, and the limit hit" +
+                    ("\n(hatched: canary stacks, no guard gaps)"
+                     if any("canary" in p for p, _ in got) else ""))
     finish(fig, "Memory: what a suspended greenlet costs, and how many fit", results,
            missing.summary())
     return fig, missing.summary()

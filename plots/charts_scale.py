@@ -16,7 +16,7 @@ ORDERS = [("ring", "-", "o", "in creation order"), ("ring_shuffled", "--", "s", 
 def ring(results, colours):
     """One line per port and order; a port that stopped at its limit ends with an x and
     the limit's name (the harness's "port limit: ..." cases), instead of a missing point."""
-    fig, (ax,) = new_figure(width=11, height=5.8)
+    fig, (ax,) = new_figure(width=12, height=6.2)
     missing = Missing()
     families = [f for f, *_ in ORDERS]
     if not any(c.family in families for c in results.cases.values()):
@@ -49,9 +49,11 @@ def ring(results, colours):
     for port, (name, held), n, y in limits:
         ax.plot([held], [y], marker="x", markersize=10, markeredgewidth=2, color=colours[port],
                 linestyle="none")
-        ax.annotate("%s: limit at %s\n(%s)" % (port, human(held), name), (held, y),
-                    xytext=(6, -4), textcoords="offset points", fontsize=7,
-                    color=colours[port], va="top")
+    if limits:  # named beside the chart: ports stopping at the same limit overlap on it
+        text = "Where a port stopped (x):\n" + "\n".join(
+            "%s: limit at %s\n   (%s)" % (port, human(held), name)
+            for port, (name, held), _, _ in limits)
+        ax.text(1.02, 0.0, text, transform=ax.transAxes, fontsize=8, va="bottom", ha="left")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(sizes)

@@ -128,7 +128,7 @@ def test_peers(out, check):
           missing["peers"])
     right = figs["memory"].axes[1]
     bars = dict(zip([t.get_text() for t in right.get_xticklabels()], right.patches))
-    canary = bars.get("asm_separate\n(canary)")
+    canary = bars.get("asm_\nseparate\n(canary)")
     check("memory chart: canary stacks hatched beside the port's guarded stacks",
           canary is not None and canary.get_hatch() == "//"
           and abs(canary.get_height() - 1e6) < 1e-3 and len(bars) == 5, list(bars))
