@@ -61,3 +61,6 @@ bench-quick: bench-bins
 	@$(BENCH_ENV) QUICK=1 harness/run.sh
 
 TEST_EXTRA += bench-quick
+
+# The I/O benchmarks: servers as processes and an external load generator.
+include harness/io/build.mk
