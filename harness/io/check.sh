@@ -133,12 +133,15 @@ for server in "libev_callback $bin/io_server_ev" "libuv_poll $bin/io_server_uv_p
         bad "$label: echo server starts" "$start_error"
         continue
     fi
-    loadgen --name "t/$label" --conns 3 --size 100000 --inflight 2 --warmup 0 --window 0.2 --slices 1
+    loadgen --name "t/$label/{size}" --conns 3 --size 1,100000 --inflight 2 --warmup 0 \
+        --window 0.2 --slices 1
     rc=$?
-    if [ $rc -eq 0 ] && jq -e '[.[] | select(.run_type == "iteration")][0].iterations > 0' "$tmp/out.json" >/dev/null; then
-        ok "$label: 100 000-byte messages, two in flight, echoed byte for byte"
+    if [ $rc -eq 0 ] && jq -e '[.[] | select(.run_type == "iteration")] | map([.name, .message_bytes, .iterations > 0])
+            == [["t/'"$label"'/1", 1, true], ["t/'"$label"'/100000", 100000, true]]' "$tmp/out.json" >/dev/null; then
+        ok "$label: 1-byte, then 100 000-byte messages over the same connections, two in flight, echoed byte for byte"
     else
-        bad "$label: 100 000-byte messages, two in flight, echoed byte for byte" "exit status $rc" "$(cat "$tmp/err")"
+        bad "$label: 1-byte, then 100 000-byte messages over the same connections, two in flight, echoed byte for byte" \
+            "exit status $rc" "$(cat "$tmp/err")" "$(jq -c '[.[] | [.name, .message_bytes, .iterations]]' "$tmp/out.json" 2>&1)"
     fi
     stop_server
 done
@@ -215,6 +218,8 @@ if start_server "$bin/io_probe slow-server"; then
 fi
 "$bin/io_loadgen" --port 1 --name x --conns 0 >/dev/null 2>&1
 check "load generator: a bad option is a usage error (exit 2)" 2 "$?"
+"$bin/io_loadgen" --port 1 --name x --size 64,1024 >/dev/null 2>&1
+check "load generator: several sizes need {size} in the name (exit 2)" 2 "$?"
 
 echo "io-check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

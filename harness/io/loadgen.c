@@ -1,19 +1,26 @@
 /*
  * loadgen.c — io_loadgen: the external load generator of the I/O benchmarks. One
- * invocation measures one point (a server already listening, N connections, S-byte
- * messages) and prints its results as Google Benchmark-shaped JSON entries on stdout,
- * so harness/run.sh merges them with the rest of the run.
+ * invocation opens N connections to a server already listening and measures a point per
+ * message size asked for (--size 64,1024,16384: the sizes in turn over the same
+ * connections, every echo of one size back before the next begins), and prints the
+ * results as Google Benchmark-shaped JSON entries on stdout, so harness/run.sh merges
+ * them with the rest of the run.
  *
- *   setup    N connections opened in batches (at most --batch connecting at once, so the
- *            server's accept queue never overflows and no SYN waits for a retransmit);
+ *   setup    N connections opened in batches (at most --batch connecting at once, and at
+ *            most half of net.core.somaxconn, so the server's accept queue never
+ *            overflows and no SYN waits for a retransmit);
  *            each batch does one echo round trip before the next opens: every connection
  *            is accepted and served before the clock starts
- *   warm-up  every connection keeps K messages in flight (--inflight) for --warmup s
+ *   warm-up  every connection keeps K messages in flight (--inflight) for --warmup s, and
+ *            until every connection has completed a round trip since the first messages
+ *            went out (at 10 000 connections one round takes longer than any fixed span)
  *   window   --window s, cut into --slices equal slices; a round trip counts in the slice
  *            in which its echo completes, and only inside the window; each slice is
  *            reported as one repetition (round trips/s, latency percentiles from a
  *            log-bucketed histogram, server CPU per round trip), plus median, mean and
  *            stddev over the slices
+ *   drain    no new message once the window is over; every echo in flight comes back
+ *            (then the next size: warm-up, window, drain)
  *   end      every connection closed with a reset (SO_LINGER 0: no TIME_WAIT piles up
  *            over a run of many points)
  *
@@ -54,10 +61,12 @@
 
 #define MAX_INFLIGHT 64
 #define MAX_SLICES 50
+#define MAX_SIZES 8
 #define MAX_MESSAGE (1 << 20)
 #define PERIOD 65521u /* pattern period: prime, so no message size lines up with it */
 #define CHUNK 65536u  /* largest single send or recv */
 #define FD_MARGIN 16  /* descriptors a process needs besides its connections */
+#define BATCH 1000    /* connections opened at once, by default */
 
 enum { EXIT_MEASURED = 0, EXIT_UNREACHABLE = 1, EXIT_USAGE = 2, EXIT_MISMATCH = 3 };
 
@@ -65,12 +74,12 @@ enum { EXIT_MEASURED = 0, EXIT_UNREACHABLE = 1, EXIT_USAGE = 2, EXIT_MISMATCH = 
 
 static struct {
     const char *host, *name, *server_log;
-    int port, conns, inflight, slices, batch;
-    long size;
+    int port, conns, inflight, slices, batch, nsizes;
+    long sizes[MAX_SIZES];
     double warmup, window, setup_timeout, stall;
     pid_t server_pid;
-} opt = {.host = "127.0.0.1", .conns = 100, .inflight = 1, .slices = 5, .batch = 256,
-         .size = 64, .warmup = 0.25, .window = 1.0, .setup_timeout = 60, .stall = 10};
+} opt = {.host = "127.0.0.1", .conns = 100, .inflight = 1, .slices = 5, .batch = 0,
+         .nsizes = 1, .sizes = {64}, .warmup = 0.25, .window = 1.0, .setup_timeout = 60, .stall = 10};
 
 /* ---- connections -------------------------------------------------------------------- */
 
@@ -80,16 +89,23 @@ typedef struct conn {
     int fd;
     unsigned char state;
     unsigned char want_out; /* EPOLLOUT is registered: a write was cut short */
+    unsigned char cycled;   /* a round trip completed since the warm-up began */
     unsigned base;          /* where this connection's stream starts in the pattern */
     uint64_t sent;          /* bytes of the stream written */
     uint64_t goal;          /* bytes of the stream to write (messages started x size) */
     uint64_t recvd;         /* bytes of the stream echoed and checked */
-    unsigned ts_head, ts_n; /* send times of the messages in flight: a ring of inflight */
-    uint64_t *ts;
+    uint64_t done_end;      /* where the last completed message ended */
+    uint64_t completed;     /* messages completed */
+    unsigned ts_head, ts_n; /* the messages in flight: a ring of --inflight entries */
+    uint64_t *ts;           /* ... when each was started */
+    uint64_t *end;          /* ... where each ends in the stream */
 } conn;
 
 static conn *conns;
-static uint64_t *ts_store;
+static uint64_t *ts_store, *end_store;
+static long msg_size;     /* the size being measured */
+static uint64_t in_flight; /* messages in flight over all connections */
+static char point_name[512]; /* --name with {size} replaced */
 static int epfd = -1;
 static unsigned char pattern[PERIOD + CHUNK]; /* pattern[i] == pattern[i % PERIOD] */
 static unsigned char rbuf[CHUNK];
@@ -98,7 +114,9 @@ static unsigned char rbuf[CHUNK];
 enum { SETUP, MEASURE };
 static int phase;
 static int primed;                /* SETUP: connections of this batch whose echo came back */
-static uint64_t t_start, t_end, slice_ns;
+static int cycled;                /* MEASURE: connections with a round trip since warm-up began */
+static uint64_t t_start, t_end, slice_ns; /* the window (UINT64_MAX while warming up) */
+static uint64_t setup_ns, warmup_ns;      /* how long those took */
 static uint64_t last_progress_ns; /* when the last round trip completed */
 
 typedef struct slice {
@@ -191,21 +209,31 @@ static int flush(conn *c, int index)
 
 static int start_message(conn *c, int index, uint64_t now)
 {
-    c->ts[(c->ts_head + c->ts_n) % (unsigned)opt.inflight] = now;
+    unsigned slot = (c->ts_head + c->ts_n) % (unsigned)opt.inflight;
+    c->goal += (uint64_t)msg_size;
+    c->ts[slot] = now;
+    c->end[slot] = c->goal;
     c->ts_n++;
-    c->goal += (uint64_t)opt.size;
+    in_flight++;
     return flush(c, index);
 }
 
 static void round_trip_done(conn *c, int index, uint64_t now)
 {
     uint64_t sent_at = c->ts[c->ts_head];
+    c->done_end = c->end[c->ts_head];
+    c->completed++;
     c->ts_head = (c->ts_head + 1) % (unsigned)opt.inflight;
     c->ts_n--;
+    in_flight--;
     last_progress_ns = now;
     if (phase == SETUP) {
         primed++;
         return;
+    }
+    if (!c->cycled) {
+        c->cycled = 1;
+        cycled++;
     }
     if (now >= t_start && now < t_end) {
         slice *s = &slices[(now - t_start) / slice_ns];
@@ -228,12 +256,21 @@ static int check_echo(const conn *c, int index, const unsigned char *got, size_t
     size_t i = 0;
     while (got[i] == want[i])
         i++;
-    uint64_t at = c->recvd + i;
-    return fail(EXIT_MISMATCH,
-                "echo mismatch: connection %d, byte %llu of its stream (message %llu, byte %llu "
-                "of %ld): sent 0x%02x, received 0x%02x",
-                index + 1, (unsigned long long)at, (unsigned long long)(at / (uint64_t)opt.size + 1),
-                (unsigned long long)(at % (uint64_t)opt.size), opt.size, want[i], got[i]);
+    uint64_t at = c->recvd + i, start = c->done_end, number = c->completed + 1;
+    for (unsigned k = 0; k < c->ts_n; k++, number++) { /* the message holding byte `at` */
+        uint64_t end = c->end[(c->ts_head + k) % (unsigned)opt.inflight];
+        if (at < end) {
+            return fail(EXIT_MISMATCH,
+                        "echo mismatch: connection %d, byte %llu of its stream (message %llu, byte "
+                        "%llu of %llu): sent 0x%02x, received 0x%02x",
+                        index + 1, (unsigned long long)at, (unsigned long long)number,
+                        (unsigned long long)(at - start), (unsigned long long)(end - start),
+                        want[i], got[i]);
+        }
+        start = end;
+    }
+    return fail(EXIT_MISMATCH, "echo mismatch: connection %d, byte %llu of its stream", index + 1,
+                (unsigned long long)at);
 }
 
 static int on_readable(conn *c, int index)
@@ -243,12 +280,10 @@ static int on_readable(conn *c, int index)
         if (n > 0) {
             if (check_echo(c, index, rbuf, (size_t)n) != 0)
                 return -1;
-            uint64_t before = c->recvd / (uint64_t)opt.size;
             c->recvd += (uint64_t)n;
-            uint64_t after = c->recvd / (uint64_t)opt.size;
-            if (after > before) {
+            if (c->ts_n && c->recvd >= c->end[c->ts_head]) {
                 uint64_t now = now_ns();
-                for (; before < after; before++)
+                while (c->ts_n && c->recvd >= c->end[c->ts_head])
                     round_trip_done(c, index, now);
             }
             if ((size_t)n < sizeof rbuf)
@@ -324,6 +359,7 @@ static int open_conn(int index, const struct sockaddr_in *sa)
     conn *c = &conns[index];
     c->base = (unsigned)(((uint64_t)index * 7919u) % PERIOD);
     c->ts = ts_store + (size_t)index * (size_t)opt.inflight;
+    c->end = end_store + (size_t)index * (size_t)opt.inflight;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         return fail(EXIT_UNREACHABLE, "connection %d: socket: %s", index + 1, strerror(errno));
@@ -342,6 +378,10 @@ static int setup(void)
         return fail(EXIT_USAGE, "--host %s is not a numeric IPv4 address", opt.host);
     uint64_t deadline = now_ns() + (uint64_t)(opt.setup_timeout * 1e9);
     phase = SETUP;
+    if (!opt.batch) {
+        long long somaxconn = procfs_read_number("/proc/sys/net/core/somaxconn");
+        opt.batch = somaxconn > 1 && somaxconn / 2 < BATCH ? (int)(somaxconn / 2) : BATCH;
+    }
     for (int first = 0; first < opt.conns; first += opt.batch) {
         batch_size = opt.conns - first < opt.batch ? opt.conns - first : opt.batch;
         primed = 0;
@@ -373,26 +413,45 @@ static void sample(slice *s, clockid_t server_clock, int have_clock)
         s->server_cpu_ns = (s->server_user + s->server_system) * (1000000000LL / sysconf(_SC_CLK_TCK));
 }
 
+static uint64_t warm_until;
+static int warmed_up(void) { return cycled == opt.conns && now_ns() >= warm_until; }
+
+static int drained(void) { return in_flight == 0; }
+
+/* One point: msg_size over the open connections. */
 static int measure(void)
 {
     clockid_t clk = 0;
     int have_clock = opt.server_pid > 0 && clock_getcpuclockid(opt.server_pid, &clk) == 0;
     phase = MEASURE;
-    uint64_t now = now_ns();
-    slice_ns = (uint64_t)(opt.window * 1e9 / opt.slices);
-    t_start = now + (uint64_t)(opt.warmup * 1e9);
-    t_end = t_start + slice_ns * (uint64_t)opt.slices;
-    last_progress_ns = now;
+    memset(slices, 0, sizeof slices);
+    cycled = 0;
+    for (int i = 0; i < opt.conns; i++)
+        conns[i].cycled = 0;
+    t_start = t_end = UINT64_MAX; /* nothing counts yet; every echo sends the next message */
+    uint64_t begin = now_ns();
+    last_progress_ns = begin;
     for (int i = 0; i < opt.conns && !failure[0]; i++)
         for (int k = 0; k < opt.inflight && !failure[0]; k++)
-            start_message(&conns[i], i, now);
-    /* The warm-up, then each slice: serve until its boundary, sample the clocks there. */
-    for (int s = 0; s <= opt.slices && !failure[0]; s++) {
+            start_message(&conns[i], i, begin);
+    /* The clock of the warm-up starts once the first messages are out (10 000 x 16 KiB
+     * take a while to write). */
+    warm_until = now_ns() + (uint64_t)(opt.warmup * 1e9);
+    if (pump(warmed_up, warm_until + (uint64_t)(opt.setup_timeout * 1e9), "warming up") != 0)
+        return -1;
+    slice_ns = (uint64_t)(opt.window * 1e9 / opt.slices);
+    t_start = now_ns();
+    t_end = t_start + slice_ns * (uint64_t)opt.slices;
+    warmup_ns = t_start - begin;
+    sample(&slices[0], clk, have_clock);
+    /* Each slice: serve until its end, sample the clocks there. */
+    for (int s = 1; s <= opt.slices; s++) {
         if (pump(NULL, t_start + slice_ns * (uint64_t)s, "measuring") != 0)
             return -1;
         sample(&slices[s], clk, have_clock);
     }
-    return 0;
+    /* No message starts after the window: wait for those in flight. */
+    return pump(drained, now_ns() + (uint64_t)(opt.setup_timeout * 1e9), "draining");
 }
 
 static void close_all(void)
@@ -457,22 +516,24 @@ static void json_string(const char *s)
 /* The fields every entry of the point has: its name and the point's parameters. */
 static void entry_head(const char *run_type, const char *aggregate, int repetitions, int index)
 {
-    printf("  {\"name\": ");
+    static int printed;
+    printf("%s  {\"name\": ", printed++ ? ",\n" : "");
     if (aggregate) {
-        char name[512];
-        snprintf(name, sizeof name, "%s_%s", opt.name, aggregate);
+        char name[600];
+        snprintf(name, sizeof name, "%s_%s", point_name, aggregate);
         json_string(name);
     } else {
-        json_string(opt.name);
+        json_string(point_name);
     }
     printf(", \"run_name\": ");
-    json_string(opt.name);
+    json_string(point_name);
     printf(", \"run_type\": \"%s\", \"repetitions\": %d, \"repetition_index\": %d, \"threads\": 1",
            run_type, repetitions, index);
     if (aggregate)
         printf(", \"aggregate_name\": \"%s\", \"aggregate_unit\": \"time\"", aggregate);
-    printf(", \"connections\": %d, \"message_bytes\": %ld, \"in_flight\": %d, \"window_s\": %g",
-           opt.conns, opt.size, opt.inflight, opt.window);
+    printf(", \"connections\": %d, \"message_bytes\": %ld, \"in_flight\": %d, \"window_s\": %g"
+           ", \"setup_s\": %.3f, \"warmup_s\": %.3f",
+           opt.conns, msg_size, opt.inflight, opt.window, setup_ns / 1e9, warmup_ns / 1e9);
 }
 
 static void entry_figures(const double *m, double iterations)
@@ -498,12 +559,11 @@ static void print_results(void)
     static double m[MAX_SLICES][NMETRICS];
     double agg[3][NMETRICS];
     int n = opt.slices;
-    printf("[\n");
     for (int i = 0; i < n; i++) {
         figures(i, m[i]);
         entry_head("iteration", NULL, n, i);
         entry_figures(m[i], (double)slices[i].round_trips);
-        printf("},\n");
+        printf("}");
     }
     for (int k = 0; k < NMETRICS; k++) {
         double v[MAX_SLICES], sum = 0, sq = 0;
@@ -529,14 +589,15 @@ static void print_results(void)
     for (int a = 0; a < 3; a++) {
         entry_head("aggregate", names[a], n, 0);
         entry_figures(agg[a], n);
-        printf("}%s\n", a < 2 ? "," : "");
+        printf("}");
     }
-    printf("]\n");
     /* The progress line: the medians. */
     const double *md = agg[1];
-    fprintf(stderr, "%-44s %9.0f rt/s  p50 %8.1f  p99 %8.1f us  server %6.2f us/rt (%3.0f%% CPU, %2.0f%% sys)  loadgen %3.0f%% CPU\n",
-            opt.name, md[M_RATE], md[M_P50], md[M_P99], md[M_SERVER_US], md[M_SERVER_UTIL] * 100,
-            md[M_SERVER_SYS] * 100, md[M_CLIENT_UTIL] * 100);
+    fprintf(stderr,
+            "%-40s %8.0f rt/s  p50 %8.1f p99 %8.1f us  server %6.2f us/rt %3.0f%% CPU %3.0f%% sys"
+            "  loadgen %3.0f%% CPU  (setup %.1f s, warm-up %.1f s)\n",
+            point_name, md[M_RATE], md[M_P50], md[M_P99], md[M_SERVER_US], md[M_SERVER_UTIL] * 100,
+            md[M_SERVER_SYS] * 100, md[M_CLIENT_UTIL] * 100, setup_ns / 1e9, warmup_ns / 1e9);
 }
 
 /* The last non-empty line of the server's stderr, for a failure's reason. */
@@ -573,20 +634,22 @@ static int server_exited(void)
     return p && (p[2] == 'Z' || p[2] == 'X'); /* a zombie: exited, not yet reaped */
 }
 
-static int print_failure(void)
+/* The entry of a point that failed; `before` > 0: not measured, an earlier size failed. */
+static int print_failure(long before)
 {
-    char said[400], message[2048];
+    char said[400], message[2048], earlier[64] = "";
     server_said(said, sizeof said);
-    snprintf(message, sizeof message, "%s%s%s%s", failure,
+    if (before)
+        snprintf(earlier, sizeof earlier, "not measured: the %ld-byte point failed: ", before);
+    snprintf(message, sizeof message, "%s%s%s%s%s", earlier, failure,
              opt.server_pid > 0 && server_exited() ? "; the server process exited" : "",
              said[0] ? "; server's last words: " : "", said);
-    printf("[\n");
     entry_head("iteration", NULL, 1, 0);
     printf(", \"iterations\": 0, \"real_time\": 0, \"cpu_time\": 0, \"time_unit\": \"ns\", "
            "\"error_occurred\": true, \"error_message\": ");
     json_string(message);
-    printf(", \"io_unreachable\": %s}\n]\n", failure_status == EXIT_UNREACHABLE ? "true" : "false");
-    fprintf(stderr, "%-44s %s: %s\n", opt.name,
+    printf(", \"io_unreachable\": %s}", failure_status == EXIT_UNREACHABLE ? "true" : "false");
+    fprintf(stderr, "%-40s %s: %s\n", point_name,
             failure_status == EXIT_MISMATCH ? "FAILED" : "out of reach", message);
     return failure_status;
 }
@@ -596,22 +659,24 @@ static int print_failure(void)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: io_loadgen --port P --name NAME [options]   (one point; JSON on stdout)\n"
+            "usage: io_loadgen --port P --name NAME [options]   (JSON on stdout)\n"
+            "  --name NAME         the points' case name; {size} stands for the message size\n"
             "  --host A            server address, numeric IPv4 (127.0.0.1)\n"
             "  --conns N           connections (100)\n"
-            "  --size S            message bytes (64; at most %d)\n"
+            "  --size S[,S...]     message bytes, a point each over the same connections\n"
+            "                      (64; at most %d sizes of at most %d bytes)\n"
             "  --inflight K        messages in flight per connection (1; at most %d)\n"
             "  --warmup SEC        before the window (0.25)\n"
             "  --window SEC        the measurement window (1)\n"
             "  --slices N          the window's slices, one repetition each (5; at most %d)\n"
             "  --server-pid PID    the server: its CPU time and open-file limit are read\n"
             "  --server-log FILE   the server's stderr: its last line joins a failure's reason\n"
-            "  --batch N           connections opened at once (256)\n"
+            "  --batch N           connections opened at once (1000, at most somaxconn/2)\n"
             "  --setup-timeout SEC opening every connection may take this long (60)\n"
             "  --stall SEC         no round trip for this long fails the point (10)\n"
             "exit status: 0 measured, 1 out of reach (reason in the JSON), 2 usage, "
             "3 echo mismatch\n",
-            MAX_MESSAGE, MAX_INFLIGHT, MAX_SLICES);
+            MAX_SIZES, MAX_MESSAGE, MAX_INFLIGHT, MAX_SLICES);
 }
 
 static int parse(int argc, char **argv)
@@ -626,6 +691,24 @@ static int parse(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         char *end = NULL;
         double v = optarg ? strtod(optarg, &end) : 0;
+        if (ch == 's') { /* a list */
+            opt.nsizes = 0;
+            for (char *p = optarg; opt.nsizes < MAX_SIZES; p = end + 1) {
+                opt.sizes[opt.nsizes++] = strtol(p, &end, 10);
+                if (end == p || (*end && *end != ',') || opt.sizes[opt.nsizes - 1] < 1 ||
+                    opt.sizes[opt.nsizes - 1] > MAX_MESSAGE) {
+                    fprintf(stderr, "io_loadgen: --size %s: sizes must be 1..%d\n", optarg, MAX_MESSAGE);
+                    return -1;
+                }
+                if (!*end)
+                    break;
+            }
+            if (*end) {
+                fprintf(stderr, "io_loadgen: --size %s: at most %d sizes\n", optarg, MAX_SIZES);
+                return -1;
+            }
+            continue;
+        }
         if (ch == '?' || (optarg && ch != 'h' && ch != 'n' && ch != 'L' && (end == optarg || *end))) {
             if (ch != '?')
                 fprintf(stderr, "io_loadgen: not a number: %s\n", optarg);
@@ -636,7 +719,6 @@ static int parse(int argc, char **argv)
         case 'p': opt.port = (int)v; break;
         case 'n': opt.name = optarg; break;
         case 'c': opt.conns = (int)v; break;
-        case 's': opt.size = (long)v; break;
         case 'k': opt.inflight = (int)v; break;
         case 'w': opt.warmup = v; break;
         case 'W': opt.window = v; break;
@@ -652,11 +734,11 @@ static int parse(int argc, char **argv)
                       : !opt.name                                     ? "--name is required"
                       : opt.port < 1 || opt.port > 65535              ? "--port must be 1..65535"
                       : opt.conns < 1 || opt.conns > 1000000          ? "--conns must be 1..1000000"
-                      : opt.size < 1 || opt.size > MAX_MESSAGE        ? "--size out of range"
+                      : opt.nsizes > 1 && !strstr(opt.name, "{size}") ? "--name needs {size} for several sizes"
                       : opt.inflight < 1 || opt.inflight > MAX_INFLIGHT ? "--inflight out of range"
                       : opt.slices < 1 || opt.slices > MAX_SLICES     ? "--slices out of range"
                       : !(opt.window > 0) || !(opt.warmup >= 0)       ? "--window must be > 0, --warmup >= 0"
-                      : opt.batch < 1 || !(opt.setup_timeout > 0) || !(opt.stall > 0)
+                      : opt.batch < 0 || !(opt.setup_timeout > 0) || !(opt.stall > 0)
                           ? "--batch, --setup-timeout and --stall must be positive"
                           : NULL;
     if (bad) {
@@ -684,6 +766,17 @@ static int check_limits(void)
     return 0;
 }
 
+/* point_name: --name with {size} replaced by the size being measured. */
+static void name_point(void)
+{
+    const char *at = strstr(opt.name, "{size}");
+    if (!at)
+        snprintf(point_name, sizeof point_name, "%s", opt.name);
+    else
+        snprintf(point_name, sizeof point_name, "%.*s%ld%s", (int)(at - opt.name), opt.name,
+                 msg_size, at + 6);
+}
+
 int main(int argc, char **argv)
 {
     if (parse(argc, argv) != 0) {
@@ -692,19 +785,37 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     make_pattern();
+    size_t slots = (size_t)opt.conns * (size_t)opt.inflight;
     conns = calloc((size_t)opt.conns, sizeof *conns);
-    ts_store = calloc((size_t)opt.conns * (size_t)opt.inflight, sizeof *ts_store);
+    ts_store = calloc(slots, sizeof *ts_store);
+    end_store = calloc(slots, sizeof *end_store);
     epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!conns || !ts_store || epfd < 0) {
+    if (!conns || !ts_store || !end_store || epfd < 0) {
         fprintf(stderr, "io_loadgen: %s\n", epfd < 0 ? strerror(errno) : "out of memory");
         return EXIT_USAGE;
     }
     for (int i = 0; i < opt.conns; i++)
         conns[i].fd = -1;
-    int ok = check_limits() == 0 && setup() == 0 && measure() == 0;
+    uint64_t begin = now_ns();
+    msg_size = opt.sizes[0]; /* the priming round trips' size */
+    int ok = check_limits() == 0 && setup() == 0;
+    setup_ns = now_ns() - begin;
+    int setup_ok = ok;
+    long failed_size = 0; /* the size whose point failed: the later ones are not measured */
+    printf("[\n");
+    for (int i = 0; i < opt.nsizes; i++) {
+        msg_size = opt.sizes[i];
+        name_point();
+        if (ok && measure() == 0) {
+            print_results();
+            continue;
+        }
+        print_failure(setup_ok ? failed_size : 0);
+        if (!failed_size)
+            failed_size = msg_size;
+        ok = 0;
+    }
+    printf("\n]\n");
     close_all();
-    if (!ok)
-        return print_failure();
-    print_results();
-    return EXIT_MEASURED;
+    return ok ? EXIT_MEASURED : failure_status;
 }

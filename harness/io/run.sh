@@ -7,13 +7,16 @@
 # Environment (from harness/build.mk): BUILD, PORTS, QUICK, FILTER (a regex over the
 # case names: a point runs only if its name matches). The matrix can be narrowed:
 #   IO_CONNS="1 10 100 1000 10000"  IO_SIZES="64 1024 16384"   echo points
-#   IO_WARMUP=0.25 IO_WINDOW=1 IO_SLICES=5 IO_INFLIGHT=1       each echo point
+#   IO_WARMUP=0.2 IO_WINDOW=0.8 IO_SLICES=4 IO_INFLIGHT=1      each echo point
 #   IO_HTTP_CONNS="100 1000" IO_HTTP_SECONDS=1 IO_HTTP_REPS=3  HTTP points (wrk)
+# (an empty list skips that part).
 # QUICK=1: echo at 100 connections x 64 bytes on every server, a short window; HTTP at
 # 100 connections on the first port's hub (libev), the libev server and gevent.
 #
-# Order: point by point, every server at a point before the next point, so the servers
-# compared at a point were measured minutes apart at most. With 2+ CPUs each server is
+# Order: connection count by connection count, every server at a count before the next
+# count, so the servers compared at a point were measured minutes apart at most; a fresh
+# server process per server x count, whose connections carry every message size in turn
+# (opening 10 000 connections once, not once per size). With 2+ CPUs each server is
 # pinned to CPU 0 (all its threads), the load generator and wrk to CPU 1.
 # Exit status 1 if a server did not start or died, the load generator found an echo
 # mismatch or failed, or (QUICK) any point failed; a point the server cannot reach in a
@@ -37,13 +40,13 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 if [ -n "$QUICK" ]; then
-    conns_list=${IO_CONNS:-100} sizes=${IO_SIZES:-64}
+    conns_list=${IO_CONNS-100} sizes=${IO_SIZES-64}
     warmup=0.1 window=0.2 slices=2
-    http_conns=${IO_HTTP_CONNS:-100} http_secs=1 http_reps=1
+    http_conns=${IO_HTTP_CONNS-100} http_secs=1 http_reps=1
 else
-    conns_list=${IO_CONNS:-"1 10 100 1000 10000"} sizes=${IO_SIZES:-"64 1024 16384"}
-    warmup=${IO_WARMUP:-0.25} window=${IO_WINDOW:-1} slices=${IO_SLICES:-5}
-    http_conns=${IO_HTTP_CONNS:-"100 1000"} http_secs=${IO_HTTP_SECONDS:-1}
+    conns_list=${IO_CONNS-"1 10 100 1000 10000"} sizes=${IO_SIZES-"64 1024 16384"}
+    warmup=${IO_WARMUP:-0.2} window=${IO_WINDOW:-0.8} slices=${IO_SLICES:-4}
+    http_conns=${IO_HTTP_CONNS-"100 1000"} http_secs=${IO_HTTP_SECONDS:-1}
     http_reps=${IO_HTTP_REPS:-3}
 fi
 inflight=${IO_INFLIGHT:-1}
@@ -82,7 +85,9 @@ matches() { [ -z "$FILTER" ] || printf '%s\n' "$1" | grep -Eq -- "$FILTER"; }
 # ---- one server process: start_server, stop_server, alive --------------------------------
 . "$here/lib.sh"
 
-# An entry for a point that could not be measured at all.
+# An entry for a point that could not be measured at all: a failure of the run, or with
+# unreachable=1 a point out of the server's reach (reported, not failed, in a full run).
+unreachable=
 error_entry() { # name message [key value]...
     name=$1 msg=$2
     shift 2
@@ -94,42 +99,50 @@ error_entry() { # name message [key value]...
     jq -n -c --arg n "$name" --arg m "$msg" --argjson x "$extra" \
         '{name: $n, run_name: $n, run_type: "iteration", repetitions: 1, repetition_index: 0,
           threads: 1, iterations: 0, real_time: 0, cpu_time: 0, time_unit: "ns",
-          error_occurred: true, error_message: $m, io_unreachable: false} + $x' >>"$tmp/entries"
-    printf '%-44s FAILED: %s\n' "$name" "$msg"
-    status=1
+          error_occurred: true, error_message: $m, io_unreachable: ($u == "1")} + $x' \
+        --arg u "$unreachable" >>"$tmp/entries"
+    if [ -n "$unreachable" ] && [ -z "$QUICK" ]; then
+        printf '%-40s out of reach: %s\n' "$name" "$msg"
+    else
+        printf '%-40s FAILED: %s\n' "$name" "$msg"
+        status=1
+    fi
 }
 
 # The server must outlive the point: one that died (at the reset of its clients, say)
 # has a bug even when the figures were taken.
 check_survived() { # name
     if ! alive "$spid"; then
-        printf '%-44s FAILED: the server died during the point: %s\n' "$1" \
+        printf '%-40s FAILED: the server died during the point: %s\n' "$1" \
             "$(tail -n 2 "$tmp/log" | tr '\n' ' ')"
         status=1
     fi
 }
 
-# ---- echo: one point ----------------------------------------------------------------------
-echo_point() { # name command conns size
-    name=$1 cmd=$2 conns=$3 size=$4
+# ---- echo: one server at one connection count, every message size ---------------------------
+echo_point() { # name-prefix command conns sizes (comma-separated)
+    name=$1/{size}/$3 cmd=$2 conns=$3 size_list=$4
     if ! start_server "$cmd"; then
-        error_entry "$name" "$start_error" connections "$conns" message_bytes "$size"
+        for size in $(echo "$size_list" | tr , ' '); do
+            error_entry "$1/$size/$conns" "$start_error" connections "$conns" message_bytes "$size"
+        done
         return
     fi
     # shellcheck disable=SC2086
     $client_pin "$bin/io_loadgen" --port "$sport" --name "$name" --conns "$conns" \
-        --size "$size" --inflight "$inflight" --warmup "$warmup" --window "$window" \
-        --slices "$slices" --server-pid "$spid" --server-log "$tmp/log" </dev/null >"$tmp/point.json"
+        --size "$size_list" --inflight "$inflight" --warmup "$warmup" --window "$window" \
+        --slices "$slices" --setup-timeout $((30 + conns / 200)) --server-pid "$spid" \
+        --server-log "$tmp/log" </dev/null >"$tmp/point.json"
     rc=$?
     if [ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 3 ]; then
         jq -c '.[]' "$tmp/point.json" >>"$tmp/entries" || status=1
     fi
     case $rc in
-    0) check_survived "$name" ;;
+    0) check_survived "$1/$size_list/$conns" ;;
     1) [ -n "$QUICK" ] && status=1 ;; # out of reach: a result, except in the smoke run
     *) status=1 ;;                    # 3: echo mismatch (reported); 2 or a crash: a bug
     esac
-    [ $rc -ne 0 ] && [ $rc -ne 1 ] && [ $rc -ne 3 ] && echo "$name: io_loadgen exited with status $rc" >&2
+    [ $rc -ne 0 ] && [ $rc -ne 1 ] && [ $rc -ne 3 ] && echo "$1/$conns: io_loadgen exited with status $rc" >&2
     stop_server
 }
 
@@ -186,14 +199,19 @@ http_point() { # name command conns
             "http://127.0.0.1:$sport/" </dev/null >"$tmp/wrk.txt" 2>&1
         rc=$?
         t1=$(cpu_ticks "$spid" 2>/dev/null || echo "$t0")
-        if [ $rc -ne 0 ] || ! wrk_entry "$name" "$conns" "$rep" "$http_reps" $((t1 - t0)) \
-            "$tmp/wrk.txt" >"$tmp/entry.json"; then
+        if [ $rc -ne 0 ]; then
             error_entry "$name" "wrk (status $rc): $(tail -n 3 "$tmp/wrk.txt" | tr '\n' ' ')" \
                 connections "$conns"
             break
         fi
+        if ! wrk_entry "$name" "$conns" "$rep" "$http_reps" $((t1 - t0)) "$tmp/wrk.txt" \
+            >"$tmp/entry.json"; then # wrk ran, the server completed no request in time
+            unreachable=1 error_entry "$name" "no request completed in the ${http_secs} s run: $(grep -e 'requests in' -e 'Socket errors' "$tmp/wrk.txt" | tr -s ' \n' ' ')$(tail -n 1 "$tmp/log")" \
+                connections "$conns"
+            break
+        fi
         cat "$tmp/entry.json" >>"$tmp/entries"
-        jq -r '"\(.name | .[0:44] | . + " " * (44 - length)) \(.requests_per_s | floor) req/s  p50 \(.p50_us) p99 \(.p99_us) us  server \(.server_cpu_us_per_req * 100 | round / 100) us/req (\(.server_cpu_util * 100 | round)% CPU)\(if .non_2xx > 0 or .socket_errors > 0 or .timeouts > 0 then "  non-2xx \(.non_2xx), socket errors \(.socket_errors), timeouts \(.timeouts)" else "" end)"' "$tmp/entry.json"
+        jq -r '"\(.name | .[0:40] | . + " " * (40 - length)) \(.requests_per_s | floor) req/s  p50 \(.p50_us) p99 \(.p99_us) us  server \(.server_cpu_us_per_req * 100 | round / 100) us/req (\(.server_cpu_util * 100 | round)% CPU)\(if .non_2xx > 0 or .socket_errors > 0 or .timeouts > 0 then "  non-2xx \(.non_2xx), socket errors \(.socket_errors), timeouts \(.timeouts)" else "" end)"' "$tmp/entry.json"
         if [ "$(jq '.non_2xx' "$tmp/entry.json")" != 0 ]; then
             echo "$name: the server answered wrk's requests with errors" >&2
             status=1
@@ -209,16 +227,17 @@ started=$(date +%s)
 : >"$tmp/entries"
 echo "==> io: servers as processes, $pinning"
 npoints=0
-for size in $sizes; do
-    for conns in $conns_list; do
-        while IFS="$(printf '\t')" read -r echo_name http_name modes cmd; do
-            case ,$modes, in *,echo,*) ;; *) continue ;; esac
-            name=$echo_name/$size/$conns
-            matches "$name" || continue
-            echo_point "$name" "$(printf '%s' "$cmd" | sed 's|{mode}|echo|g')" "$conns" "$size"
-            npoints=$((npoints + 1))
-        done <"$tmp/servers"
-    done
+for conns in $conns_list; do
+    while IFS="$(printf '\t')" read -r echo_name http_name modes cmd; do
+        case ,$modes, in *,echo,*) ;; *) continue ;; esac
+        wanted=""
+        for size in $sizes; do
+            matches "$echo_name/$size/$conns" && wanted="$wanted${wanted:+,}$size"
+        done
+        [ -n "$wanted" ] || continue
+        echo_point "$echo_name" "$(printf '%s' "$cmd" | sed 's|{mode}|echo|g')" "$conns" "$wanted"
+        npoints=$((npoints + $(echo "$wanted" | tr , '\n' | wc -l)))
+    done <"$tmp/servers"
 done
 for conns in $http_conns; do
     while IFS="$(printf '\t')" read -r echo_name http_name modes cmd; do
