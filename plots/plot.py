@@ -29,6 +29,7 @@ if importlib.util.find_spec("matplotlib") is None:
              "(make deps) and run with /usr/bin/python3")
 
 import charts  # noqa: E402
+import io_charts  # noqa: E402
 import report  # noqa: E402
 import results  # noqa: E402
 import style  # noqa: E402
@@ -39,7 +40,7 @@ def draw(res, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     colours = style.palette(res.ports())
     drawn, missing, figures = [], {}, {}
-    for stem, function, title in charts.CHARTS:
+    for stem, function, title in charts.CHARTS + io_charts.CHARTS:
         fig, lacks = function(res, colours)
         png, _svg = style.save(fig, out_dir, stem)
         drawn.append((stem, title, png))
