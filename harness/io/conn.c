@@ -47,6 +47,21 @@ int io_conn_init(io_conn *c, int fd, io_mode mode)
     return 0;
 }
 
+io_conn *io_conn_new(int fd, io_mode mode)
+{
+    io_conn *c = malloc(sizeof *c);
+    if (!c) {
+        io_note("out of memory at a new connection");
+        close(fd);
+        return NULL;
+    }
+    if (io_conn_init(c, fd, mode) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
 void io_conn_free(io_conn *c)
 {
     if (c->fd >= 0)
@@ -182,6 +197,20 @@ int io_listen(int nonblocking)
     printf("%d\n", ntohs(sa.sin_port));
     fflush(stdout);
     return fd;
+}
+
+int io_accept(int listen_fd)
+{
+    for (;;) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            return fd;
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            io_note("accept: %s", strerror(errno));
+        return -1;
+    }
 }
 
 io_mode io_args(int argc, char **argv, int has_http, const char **loop)

@@ -43,6 +43,9 @@ enum { IO_WANT_READ, IO_WANT_WRITE, IO_DONE };
 int io_conn_init(io_conn *c, int fd, io_mode mode);
 /* close(2) the descriptor (unless fd < 0: the caller closed it) and free the buffers. */
 void io_conn_free(io_conn *c);
+/* A connection of its own on the heap (io_conn_init): NULL, fd closed and noted, when
+ * memory runs out; free() it after io_conn_free(). */
+io_conn *io_conn_new(int fd, io_mode mode);
 
 /* The socket is ready for what the last call asked (first call: readable). Serves it
  * with at most one recv(2) (a level-triggered loop calls again if more is waiting) and
@@ -58,6 +61,9 @@ int io_http_answer(io_conn *c);
 /* The listening socket on 127.0.0.1:<ephemeral> (non-blocking if asked), its port
  * printed on stdout; on failure a message and exit(1). */
 int io_listen(int nonblocking);
+/* A connection from a non-blocking listening socket, itself non-blocking; -1 when none
+ * is waiting (an error other than EAGAIN is noted). */
+int io_accept(int listen_fd);
 /* "echo" or "http" from argv[1] (http only if the server has it), and the options
  * after it: `--loop NAME` into *loop when loop is not NULL. Usage message and exit(2)
  * otherwise. */

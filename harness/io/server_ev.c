@@ -3,12 +3,9 @@
  * greenlets: what the hub's server is measured against. One ev_io per connection,
  * level-triggered, reading at most once per event (conn.h's io_conn_ready).
  */
-#define _GNU_SOURCE /* accept4 */
-#include <errno.h>
 #include <ev.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
+#include <unistd.h>
 #include "conn.h"
 
 typedef struct ev_conn {
@@ -40,20 +37,16 @@ static void on_ready(struct ev_loop *loop, ev_io *w, int revents)
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
-    for (;;) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                io_note("accept: %s", strerror(errno));
-            return;
-        }
+    for (int fd; (fd = io_accept(w->fd)) >= 0;) {
         ev_conn *e = malloc(sizeof *e);
-        if (!e || io_conn_init(&e->c, fd, mode) != 0) {
+        if (!e) {
             io_note("out of memory at a new connection");
-            free(e);
-            continue; /* io_conn_init closed fd */
+            close(fd);
+            continue;
+        }
+        if (io_conn_init(&e->c, fd, mode) != 0) {
+            free(e); /* io_conn_init closed fd and said why */
+            continue;
         }
         ev_io_init(&e->io, on_ready, fd, EV_READ);
         ev_io_start(loop, &e->io);

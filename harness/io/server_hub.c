@@ -100,11 +100,9 @@ int main(int argc, char **argv)
             continue;
         }
         accepted++;
-        io_conn *c = malloc(sizeof *c);
-        if (!c || io_conn_init(c, fd, mode) != 0) {
-            free(c);
+        io_conn *c = io_conn_new(fd, mode);
+        if (!c)
             continue;
-        }
         if (hub_spawn(NULL, serve, c) != HUB_OK) {
             io_note("hub_spawn: %s (connection %ld)", gl_last_error()->message, accepted);
             io_conn_free(c);

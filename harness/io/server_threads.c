@@ -66,11 +66,9 @@ int main(int argc, char **argv)
             }
             continue;
         }
-        io_conn *c = malloc(sizeof *c);
-        if (!c || io_conn_init(c, fd, IO_ECHO) != 0) {
-            free(c);
+        io_conn *c = io_conn_new(fd, IO_ECHO);
+        if (!c)
             continue;
-        }
         pthread_t t;
         atomic_fetch_add(&live, 1);
         int rc = pthread_create(&t, &attr, serve, c);

@@ -3,11 +3,8 @@
  * uses libuv: a uv_poll_t per connection and recv/send of its own (conn.h's
  * io_conn_ready), no greenlets. The libuv hub is measured against it.
  */
-#define _GNU_SOURCE /* accept4 */
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 #include "conn.h"
 
@@ -49,19 +46,15 @@ static void on_accept(uv_poll_t *h, int status, int events)
         io_note("poll (listening socket): %s", uv_strerror(status));
         return;
     }
-    for (;;) {
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                io_note("accept: %s", strerror(errno));
-            return;
-        }
+    for (int fd; (fd = io_accept(listen_fd)) >= 0;) {
         poll_conn *p = malloc(sizeof *p);
-        if (!p || io_conn_init(&p->c, fd, mode) != 0) {
+        if (!p) {
             io_note("out of memory at a new connection");
-            free(p);
+            close(fd);
+            continue;
+        }
+        if (io_conn_init(&p->c, fd, mode) != 0) {
+            free(p); /* io_conn_init closed fd and said why */
             continue;
         }
         int rc = uv_poll_init_socket(h->loop, &p->poll, fd);
