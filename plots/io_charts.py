@@ -16,12 +16,12 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 import io_report as IO
 from charts import Missing
-from style import finish, human, loop_style, new_figure, no_data
+from style import BASELINE_COLOUR, finish, human, loop_style, new_figure, no_data
 
 # peer -> (colour, line style, marker); a peer not listed (a server of your own) gets OTHER.
 PEER_STYLE = {
-    "libev_callback": ("#222222", "-", "s"),
-    "libuv_poll": ("#222222", "--", "s"),
+    "libev_callback": (BASELINE_COLOUR, "-", "s"),
+    "libuv_poll": (BASELINE_COLOUR, "--", "s"),
     "libuv_stream": ("#777777", "--", "D"),
     "gevent": ("#000000", ":", "^"),
     "thread_per_conn": ("#999999", "-.", "v"),
@@ -41,10 +41,11 @@ class _Missing(Missing):
 
 
 def _us_tick(v, _pos=None):
+    """Microseconds, 3 significant figures: 15.98 -> '16 µs', 2500 -> '2.5 ms'."""
     for div, unit in ((1e6, "s"), (1e3, "ms")):
         if v >= div:
-            return "%g %s" % (v / div, unit)
-    return "%g µs" % v
+            return "%.3g %s" % (v / div, unit)
+    return "%.3g µs" % v
 
 
 def _size_label(size):
@@ -198,9 +199,11 @@ def io_http(results, colours):
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel(ylabel)
         ax.set_title(title)
-        ax.legend(loc="upper left", fontsize=8, title="wrk -t1 -c<N>", ncol=2)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.93), ncol=len(conns),
+               fontsize=9, title="wrk -t1 -c<N>; bar = median of the wrk runs, error bar = stddev", title_fontsize=9)
     finish(fig, "HTTP/1.1 keep-alive servers measured with wrk (hub on each port; peers grey/black)",
-           results, missing.summary())
+           results, missing.summary(), top=0.86)
     return fig, missing.summary()
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Draw the six Switchyard charts and the Markdown report from a results file.
+"""Draw the Switchyard charts and the Markdown report from a results file.
 
 usage: /usr/bin/python3 plots/plot.py [RESULTS.json] [--out DIR] [--report FILE.md | --no-report]
 
