@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh — run the benchmark binaries, merge their JSON into results/, print the summary.
+# run.sh — run the benchmark binaries, then the I/O section (harness/io/run.sh: servers as
+# processes), merge their JSON into results/, print the summary.
 # Called by `make bench` / `make bench-quick` (harness/build.mk), which pass:
 #   BUILD     build folder (binaries in $BUILD/release/bin/bench_*)
 #   PORTS     the ports to run ("a b")
@@ -8,9 +9,10 @@
 #   NARROWED  1: PORTS or FILTER narrowed the run -> results/partial-latest.json
 #   BENCH_CC, BENCH_CXX, BENCH_CFLAGS   recorded in the context
 #   BENCH_RESULTS_DIR   where the JSON goes (default results)
-# A full run writes results/<date>-<host>.json and results/latest.json; the summary table
-# (harness/summary.sh) goes to the terminal (plots/ writes the Markdown report).
-# Exit status 1 if any binary failed or any case reported an error.
+# A full run writes results/<date>-<host>.json and results/latest.json; the summary tables
+# (harness/summary.sh, plots/io_report.py) go to the terminal (plots/ writes the Markdown
+# report). Exit status 1 if any binary failed or any case reported an error (an I/O point
+# out of a server's reach is a result, not an error: harness/io/run.sh).
 set -u
 BUILD=${BUILD:-build}
 PORTS=${PORTS:?PORTS is empty}

@@ -215,7 +215,8 @@ int io_accept(int listen_fd)
 
 io_mode io_args(int argc, char **argv, int has_http, const char **loop)
 {
-    int ok = argc >= 2 && (strcmp(argv[1], "echo") == 0 || (has_http && strcmp(argv[1], "http") == 0));
+    int ok = argc >= 2 &&
+             (strcmp(argv[1], "echo") == 0 || (has_http && strcmp(argv[1], "http") == 0));
     for (int i = 2; ok && i < argc; i++) {
         if (loop && strcmp(argv[i], "--loop") == 0 && i + 1 < argc)
             *loop = argv[++i];

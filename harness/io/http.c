@@ -132,7 +132,7 @@ http_status http_parse(const char *buf, size_t len, http_request *req)
     const char *start = buf + skip;
     size_t n = len - skip;
     for (size_t i = 0; i + 3 < n; i++)
-        if (start[i] == '\r' && start[i + 1] == '\n' && start[i + 2] == '\r' && start[i + 3] == '\n') {
+        if (memcmp(start + i, "\r\n\r\n", 4) == 0) {
             if (skip + i + 4 > HTTP_MAX_REQUEST)
                 return HTTP_BAD;
             req->length = skip + i + 4;

@@ -41,7 +41,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -78,8 +77,8 @@ static struct {
     long sizes[MAX_SIZES];
     double warmup, window, setup_timeout, stall;
     pid_t server_pid;
-} opt = {.host = "127.0.0.1", .conns = 100, .inflight = 1, .slices = 5, .batch = 0,
-         .nsizes = 1, .sizes = {64}, .warmup = 0.25, .window = 1.0, .setup_timeout = 60, .stall = 10};
+} opt = {.host = "127.0.0.1", .conns = 100, .inflight = 1, .slices = 4, .nsizes = 1,
+         .sizes = {64}, .warmup = 0.2, .window = 0.8, .setup_timeout = 60, .stall = 10};
 
 /* ---- connections -------------------------------------------------------------------- */
 
@@ -294,7 +293,8 @@ static int on_readable(conn *c, int index)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 0;
-        return fail(EXIT_UNREACHABLE, "connection %d: %s after %llu of %llu bytes echoed", index + 1,
+        return fail(EXIT_UNREACHABLE, "connection %d: %s after %llu of %llu bytes echoed",
+                    index + 1,
                     n == 0 ? "the server closed it" : strerror(errno),
                     (unsigned long long)c->recvd, (unsigned long long)c->sent);
     }
@@ -410,7 +410,8 @@ static void sample(slice *s, clockid_t server_clock, int have_clock)
     if (opt.server_pid > 0 &&
         procfs_cpu_ticks(opt.server_pid, &s->server_user, &s->server_system) == 0 &&
         s->server_cpu_ns < 0) /* no CPU clock: the ticks, at 10 ms resolution */
-        s->server_cpu_ns = (s->server_user + s->server_system) * (1000000000LL / sysconf(_SC_CLK_TCK));
+        s->server_cpu_ns =
+            (s->server_user + s->server_system) * (1000000000LL / sysconf(_SC_CLK_TCK));
 }
 
 static uint64_t warm_until;
@@ -666,9 +667,9 @@ static void usage(void)
             "  --size S[,S...]     message bytes, a point each over the same connections\n"
             "                      (64; at most %d sizes of at most %d bytes)\n"
             "  --inflight K        messages in flight per connection (1; at most %d)\n"
-            "  --warmup SEC        before the window (0.25)\n"
-            "  --window SEC        the measurement window (1)\n"
-            "  --slices N          the window's slices, one repetition each (5; at most %d)\n"
+            "  --warmup SEC        before the window, at least (0.2)\n"
+            "  --window SEC        the measurement window (0.8)\n"
+            "  --slices N          the window's slices, one repetition each (4; at most %d)\n"
             "  --server-pid PID    the server: its CPU time and open-file limit are read\n"
             "  --server-log FILE   the server's stderr: its last line joins a failure's reason\n"
             "  --batch N           connections opened at once (1000, at most somaxconn/2)\n"
@@ -697,7 +698,8 @@ static int parse(int argc, char **argv)
                 opt.sizes[opt.nsizes++] = strtol(p, &end, 10);
                 if (end == p || (*end && *end != ',') || opt.sizes[opt.nsizes - 1] < 1 ||
                     opt.sizes[opt.nsizes - 1] > MAX_MESSAGE) {
-                    fprintf(stderr, "io_loadgen: --size %s: sizes must be 1..%d\n", optarg, MAX_MESSAGE);
+                    fprintf(stderr, "io_loadgen: --size %s: sizes must be 1..%d\n", optarg,
+                            MAX_MESSAGE);
                     return -1;
                 }
                 if (!*end)
@@ -709,7 +711,8 @@ static int parse(int argc, char **argv)
             }
             continue;
         }
-        if (ch == '?' || (optarg && ch != 'h' && ch != 'n' && ch != 'L' && (end == optarg || *end))) {
+        int text = ch == 'h' || ch == 'n' || ch == 'L';
+        if (ch == '?' || (optarg && !text && (end == optarg || *end))) {
             if (ch != '?')
                 fprintf(stderr, "io_loadgen: not a number: %s\n", optarg);
             return -1;
@@ -734,10 +737,12 @@ static int parse(int argc, char **argv)
                       : !opt.name                                     ? "--name is required"
                       : opt.port < 1 || opt.port > 65535              ? "--port must be 1..65535"
                       : opt.conns < 1 || opt.conns > 1000000          ? "--conns must be 1..1000000"
-                      : opt.nsizes > 1 && !strstr(opt.name, "{size}") ? "--name needs {size} for several sizes"
+                      : opt.nsizes > 1 && !strstr(opt.name, "{size}")
+                          ? "--name needs {size} for several sizes"
                       : opt.inflight < 1 || opt.inflight > MAX_INFLIGHT ? "--inflight out of range"
                       : opt.slices < 1 || opt.slices > MAX_SLICES     ? "--slices out of range"
-                      : !(opt.window > 0) || !(opt.warmup >= 0)       ? "--window must be > 0, --warmup >= 0"
+                      : !(opt.window > 0) || !(opt.warmup >= 0)
+                          ? "--window must be > 0, --warmup >= 0"
                       : opt.batch < 0 || !(opt.setup_timeout > 0) || !(opt.stall > 0)
                           ? "--batch, --setup-timeout and --stall must be positive"
                           : NULL;
