@@ -47,19 +47,19 @@ int io_conn_init(io_conn *c, int fd, io_mode mode)
     return 0;
 }
 
-io_conn *io_conn_new(int fd, io_mode mode)
+void *io_conn_new(size_t size, size_t offset, int fd, io_mode mode)
 {
-    io_conn *c = malloc(sizeof *c);
-    if (!c) {
+    char *p = malloc(size);
+    if (!p) {
         io_note("out of memory at a new connection");
         close(fd);
         return NULL;
     }
-    if (io_conn_init(c, fd, mode) != 0) {
-        free(c);
+    if (io_conn_init((io_conn *)(p + offset), fd, mode) != 0) {
+        free(p); /* io_conn_init closed fd and said why */
         return NULL;
     }
-    return c;
+    return p;
 }
 
 void io_conn_free(io_conn *c)

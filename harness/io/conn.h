@@ -43,9 +43,10 @@ enum { IO_WANT_READ, IO_WANT_WRITE, IO_DONE };
 int io_conn_init(io_conn *c, int fd, io_mode mode);
 /* close(2) the descriptor (unless fd < 0: the caller closed it) and free the buffers. */
 void io_conn_free(io_conn *c);
-/* A connection of its own on the heap (io_conn_init): NULL, fd closed and noted, when
- * memory runs out; free() it after io_conn_free(). */
-io_conn *io_conn_new(int fd, io_mode mode);
+/* A connection on the heap: `size` bytes (the caller's struct, holding the io_conn at
+ * `offset`; or sizeof(io_conn), 0), the io_conn initialised on fd (io_conn_init). NULL,
+ * fd closed and the reason noted, when memory runs out; free() it after io_conn_free(). */
+void *io_conn_new(size_t size, size_t offset, int fd, io_mode mode);
 
 /* The socket is ready for what the last call asked (first call: readable). Serves it
  * with at most one recv(2) (a level-triggered loop calls again if more is waiting) and

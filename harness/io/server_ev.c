@@ -4,8 +4,8 @@
  * level-triggered, reading at most once per event (conn.h's io_conn_ready).
  */
 #include <ev.h>
+#include <stddef.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include "conn.h"
 
 typedef struct ev_conn {
@@ -38,16 +38,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     for (int fd; (fd = io_accept(w->fd)) >= 0;) {
-        ev_conn *e = malloc(sizeof *e);
-        if (!e) {
-            io_note("out of memory at a new connection");
-            close(fd);
+        ev_conn *e = io_conn_new(sizeof *e, offsetof(ev_conn, c), fd, mode);
+        if (!e)
             continue;
-        }
-        if (io_conn_init(&e->c, fd, mode) != 0) {
-            free(e); /* io_conn_init closed fd and said why */
-            continue;
-        }
         ev_io_init(&e->io, on_ready, fd, EV_READ);
         ev_io_start(loop, &e->io);
     }

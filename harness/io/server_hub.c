@@ -100,7 +100,7 @@ int main(int argc, char **argv)
             continue;
         }
         accepted++;
-        io_conn *c = io_conn_new(fd, mode);
+        io_conn *c = io_conn_new(sizeof *c, 0, fd, mode);
         if (!c)
             continue;
         if (hub_spawn(NULL, serve, c) != HUB_OK) {

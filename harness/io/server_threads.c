@@ -66,7 +66,7 @@ int main(int argc, char **argv)
             }
             continue;
         }
-        io_conn *c = io_conn_new(fd, IO_ECHO);
+        io_conn *c = io_conn_new(sizeof *c, 0, fd, IO_ECHO);
         if (!c)
             continue;
         pthread_t t;

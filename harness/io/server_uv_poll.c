@@ -3,8 +3,8 @@
  * uses libuv: a uv_poll_t per connection and recv/send of its own (conn.h's
  * io_conn_ready), no greenlets. The libuv hub is measured against it.
  */
+#include <stddef.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <uv.h>
 #include "conn.h"
 
@@ -47,16 +47,9 @@ static void on_accept(uv_poll_t *h, int status, int events)
         return;
     }
     for (int fd; (fd = io_accept(listen_fd)) >= 0;) {
-        poll_conn *p = malloc(sizeof *p);
-        if (!p) {
-            io_note("out of memory at a new connection");
-            close(fd);
+        poll_conn *p = io_conn_new(sizeof *p, offsetof(poll_conn, c), fd, mode);
+        if (!p)
             continue;
-        }
-        if (io_conn_init(&p->c, fd, mode) != 0) {
-            free(p); /* io_conn_init closed fd and said why */
-            continue;
-        }
         int rc = uv_poll_init_socket(h->loop, &p->poll, fd);
         if (rc != 0) {
             io_note("uv_poll_init_socket: %s", uv_strerror(rc));
