@@ -278,7 +278,10 @@ def http_section(results):
                 continue
             rate = value(c, "requests_per_s")
             ref = lambda p: value(p.case(results, n), "requests_per_s") if p else None  # noqa: E731
-            body.append([s.label, n, num(rate), us(value(c, "p99_us")),
+            empty = value(c, "wrk_runs_without_requests")
+            runs = " (%d of %d wrk runs completed nothing)" % (empty, empty + c.reps()) \
+                if empty else ""
+            body.append([s.label, n, num(rate) + runs, us(value(c, "p99_us")),
                          "%.2f" % value(c, "server_cpu_us_per_req")
                          if value(c, "server_cpu_us_per_req") is not None else "–",
                          times(ratio(rate, ref(pywsgi))), times(ratio(rate, ref(libev)))])

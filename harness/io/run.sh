@@ -191,7 +191,11 @@ http_point() { # name command conns
         error_entry "$name" "$start_error" connections "$conns"
         return
     fi
-    rep=0
+    # A run in which the server completed no request (a thread per connection still
+    # tearing down the previous run's threads, say) is counted, not averaged in; the point
+    # is out of reach when every run is empty.
+    rep=0 empty=0 wrk_failed=
+    : >"$tmp/point_entries"
     while [ $rep -lt "$http_reps" ]; do
         t0=$(cpu_ticks "$spid")
         # shellcheck disable=SC2086
@@ -199,25 +203,37 @@ http_point() { # name command conns
             "http://127.0.0.1:$sport/" </dev/null >"$tmp/wrk.txt" 2>&1
         rc=$?
         t1=$(cpu_ticks "$spid" 2>/dev/null || echo "$t0")
+        rep=$((rep + 1))
         if [ $rc -ne 0 ]; then
+            wrk_failed=1
             error_entry "$name" "wrk (status $rc): $(tail -n 3 "$tmp/wrk.txt" | tr '\n' ' ')" \
                 connections "$conns"
             break
         fi
-        if ! wrk_entry "$name" "$conns" "$rep" "$http_reps" $((t1 - t0)) "$tmp/wrk.txt" \
-            >"$tmp/entry.json"; then # wrk ran, the server completed no request in time
-            unreachable=1 error_entry "$name" "no request completed in the ${http_secs} s run: $(grep -e 'requests in' -e 'Socket errors' "$tmp/wrk.txt" | tr -s ' \n' ' ')$(tail -n 1 "$tmp/log")" \
-                connections "$conns"
-            break
+        if ! wrk_entry "$name" "$conns" $((rep - 1)) "$http_reps" $((t1 - t0)) "$tmp/wrk.txt" \
+            >"$tmp/entry.json"; then
+            empty=$((empty + 1))
+            wrk_said=$(grep -e 'requests in' -e 'Socket errors' "$tmp/wrk.txt" | tr -s ' \n' ' ' |
+                sed 's/^ //; s/ $//')
+            printf '%-40s run %d of %d: no request completed (wrk: %s)\n' "$name" $rep \
+                "$http_reps" "$wrk_said"
+            continue
         fi
-        cat "$tmp/entry.json" >>"$tmp/entries"
+        cat "$tmp/entry.json" >>"$tmp/point_entries"
         jq -r '"\(.name | .[0:40] | . + " " * (40 - length)) \(.requests_per_s | floor) req/s  p50 \(.p50_us) p99 \(.p99_us) us  server \(.server_cpu_us_per_req * 100 | round / 100) us/req (\(.server_cpu_util * 100 | round)% CPU)\(if .non_2xx > 0 or .socket_errors > 0 or .timeouts > 0 then "  non-2xx \(.non_2xx), socket errors \(.socket_errors), timeouts \(.timeouts)" else "" end)"' "$tmp/entry.json"
         if [ "$(jq '.non_2xx' "$tmp/entry.json")" != 0 ]; then
             echo "$name: the server answered wrk's requests with errors" >&2
             status=1
         fi
-        rep=$((rep + 1))
     done
+    if [ -s "$tmp/point_entries" ]; then
+        jq -c --argjson e "$empty" '. + {wrk_runs_without_requests: $e}' "$tmp/point_entries" \
+            >>"$tmp/entries"
+    elif [ -z "$wrk_failed" ]; then
+        said=$(tail -n 1 "$tmp/log")
+        unreachable=1 error_entry "$name" "no request completed in any of the $http_reps runs of ${http_secs} s (wrk: $wrk_said)${said:+; server's last words: $said}" \
+            connections "$conns"
+    fi
     check_survived "$name"
     stop_server
 }

@@ -178,6 +178,8 @@ def test_full(out):
           "pywsgi | 10.00× | ≥ 3.00× | met |" in text)
     check("report: the limit hit is in the table", "| threads | 9,800 |" in text
           and "| threads |" in text and "threads |" in text.split("Largest number")[1])
+    check("report: HTTP runs that completed no request are counted beside the median",
+          "| hub threads (libuv) | 1000 | 12 k (1 of 4 wrk runs completed nothing) |" in text)
     check("report: a point out of reach, with its reason",
           "| io_echo_peer/thread_per_conn/16384/10000 | connection 9001: the server closed it"
           in text and "pthread_create: Resource temporarily unavailable" in text)
