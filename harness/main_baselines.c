@@ -10,7 +10,5 @@ int main(int argc, char **argv)
         return rc;
     bench_baselines_switch();
     bench_baselines_fcontext();
-    bench_baselines_echo_ev();
-    bench_baselines_echo_uv();
     return bench_run();
 }

@@ -6,8 +6,8 @@
 # Ratios (fixed with the plots, see harness/README.md):
 #   switch/asm_separate ÷ baseline_regswap, switch/ucontext ÷ baseline_swapcontext,
 #   switch/threads ÷ baseline_thread_handoff, switch_depth/stackcopy/0 ÷ switch/asm_separate,
-#   switch/boost_fcontext ÷ baseline_fcontext, ring[_shuffled]/<port>/<N> ÷ ring/<port>/2,
-#   echo/<port>/<loop>/<conns> round trips per second ÷ baseline_echo/<loop>/<conns>'s.
+#   switch/boost_fcontext ÷ baseline_fcontext, ring[_shuffled]/<port>/<N> ÷ ring/<port>/2.
+# The I/O cases (io_*) have their own summary: plots/io_report.py.
 set -u
 json=${1:?usage: summary.sh results.json}
 
@@ -23,17 +23,14 @@ def base_of: if . == "switch/asm_separate" then "baseline_regswap"
     elif . == "switch/ucontext" then "baseline_swapcontext"
     elif . == "switch/threads" then "baseline_thread_handoff"
     elif . == "switch_depth/stackcopy/0" then "switch/asm_separate"
-    elif startswith("echo/") then (split("/") | "baseline_echo/\(.[2])/\(.[3])")
     else null end;
-def is_echo: startswith("echo/") or startswith("baseline_echo/");
 # name -> the entry to show: the median when there are repetitions, else the one run.
 def table: [.benchmarks[] | select(.error_occurred | not)]
     | (map(select(.run_type == "iteration")) | map({key: .run_name, value: .}) | from_entries)
       + (map(select(.aggregate_name == "median")) | map({key: .run_name, value: .}) | from_entries);
-# Ratio of name to its baseline: time ratio, or for echo the throughput ratio.
+# Ratio of the time of a case to that of its baseline.
 def ratio($by; $name): ($name | base_of) as $b
     | if $b == null or $by[$b] == null or $by[$name] == null then null
-      elif ($name | is_echo) then $by[$name].round_trips_per_s / $by[$b].round_trips_per_s
       else ($by[$name] | ns) / ($by[$b] | ns) end;
 '
 
@@ -53,26 +50,23 @@ ports=$(jq -r '.context.switchyard.ports | join(" ")' "$json")
 jq -r "$common"'
     table as $by
     | ["switch", "switch_depth", "ring", "ring_shuffled", "lifecycle", "memory",
-       "max_greenlets", "hub_sleep0", "hub_timers", "echo", "baseline_regswap",
+       "max_greenlets", "hub_sleep0", "hub_timers", "baseline_regswap",
        "baseline_fcontext", "baseline_swapcontext", "baseline_thread_handoff"] as $order
     # A case beyond the limit of a port shows the limit (run.sh: "port limit: ...").
-    | ([.benchmarks[] | select(.error_occurred and (.error_message | startswith("port limit:")))
+    | ([.benchmarks[] | select(.error_occurred and ((.error_message // "") | startswith("port limit:")))
         | {key: .run_name, value: {limit: (.error_message | sub("^port limit: "; "") | sub(" \\(.*"; ""))}}]
        | from_entries) as $limits
-    | [($limits + $by) | to_entries[] | .key as $name | .value as $e | ($name | split("/")) as $p
-       | (if ($p[0] | startswith("baseline_")) and $p[0] != "baseline_echo"
-          then {case: $p[0], port: "baseline", rest: []}
+    | [($limits + $by) | to_entries[] | select(.key | startswith("io_") | not) # I/O: plots/io_report.py
+       | .key as $name | .value as $e | ($name | split("/")) as $p
+       | (if $p[0] | startswith("baseline_") then {case: $p[0], port: "baseline", rest: []}
           elif ($p[0] | startswith("peer_")) then
               {case: ($p[0] | sub("^peer_"; "")), port: "peer", rest: $p[2:], peer: $p[1]}
-          elif $p[0] == "baseline_echo" then {case: "echo", port: "baseline", rest: $p[1:]}
           else {case: $p[0], port: $p[1], rest: $p[2:]} end) as $k
        | {sort: [($order | index($k.case) // 99), ($k.rest | map(tonumber? // .))],
           key: ([$k.case] + $k.rest | join("/")), port: $k.port,
           cell: ((if $e.limit then "limit: \($e.limit)"
                   elif $k.case == "memory" then "\($e.bytes_per_greenlet | num) B"
                   elif $k.case == "max_greenlets" then "\($e.max_greenlets | num) (\($e.label))"
-                  elif $k.case == "echo" then
-                      "\($e.round_trips_per_s | num)/s, p50 \($e.p50_us | num) p99 \($e.p99_us | num) µs"
                   else "\($e | ns | num) ns" end)
                  + (if $k.peer then " (\($k.peer))" else "" end)
                  + (ratio($by; $name) | if . == null then "" else " (\(r(2))×)" end))}]
@@ -101,8 +95,7 @@ jq -r "$common"'
     table as $by
     | ([["switch/asm_separate", "le", 1.15], ["switch/ucontext", "le", 1.1],
         ["switch/threads", "le", 1.1], ["switch_depth/stackcopy/0", "le", 2],
-        ["ring/asm_separate/30000", "le", 2.5]]
-       + [$by | keys[] | select(test("^echo/[^/]+/[^/]+/100$")) | [., "ge", 0.8]])[]
+        ["ring/asm_separate/30000", "le", 2.5]])[]
     | .[0] as $name | .[1] as $op | .[2] as $goal | ratio($by; $name) as $x
     | "| \($name) ÷ \($name | base_of) | \(if $x == null then "not measured" else "\($x | r(2))×" end) | \(if $op == "le" then "≤" else "≥" end) \($goal)× | \(if $x == null then "" elif ($op == "le" and $x <= $goal) or ($op == "ge" and $x >= $goal) then "met" else "MISSED" end) |"' "$json"
 # Targets that are not a case's ratio to its own baseline (issue 12): asm_separate beside

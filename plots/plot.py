@@ -31,13 +31,14 @@ if importlib.util.find_spec("matplotlib") is None:
 import charts  # noqa: E402
 import charts_peers  # noqa: E402
 import charts_scale  # noqa: E402
+import io_charts  # noqa: E402
 import report  # noqa: E402
 import results  # noqa: E402
 import style  # noqa: E402
 
 
-# Every chart, in the order of the report: charts.py's six, then the ring and the peers.
-ALL_CHARTS = charts.CHARTS + charts_scale.CHARTS + charts_peers.CHARTS
+# Every chart, in the order of the report: charts.py's, the I/O ones, the ring, the peers.
+ALL_CHARTS = charts.CHARTS + io_charts.CHARTS + charts_scale.CHARTS + charts_peers.CHARTS
 
 
 def draw(res, out_dir):

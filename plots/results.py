@@ -34,20 +34,14 @@ GB_SUFFIX = re.compile(r"^(real_time|manual_time|process_time|[a-z_]+:.*)$")
 
 # Case families named <family>/<port>/...: where ports are found when the context lists none.
 PORT_FAMILIES = {"switch", "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
-                 "hub_timers", "echo", "ring", "ring_shuffled"}
+                 "hub_timers", "io_echo", "io_http", "ring", "ring_shuffled"}
 
-# Peers (harness/peers.py): named like the port case they stand beside, "peer_" before the
-# family and the peer's name where a port's is: peer_switch/python-greenlet,
-# peer_hub_sleep0/gevent/libev/1000. PEER_OF maps a peer family to its port family.
-PEER_PREFIX = "peer_"
+# Peers (harness/peers.py) are named like the port case they stand beside, "peer_" before
+# the family and the peer's name where a port's is: peer_switch/python-greenlet,
+# peer_hub_sleep0/gevent/libev/1000 (plots/charts_peers.py draws them apart).
 
-
-def peer_family(family):
-    """The port family a peer family stands beside ("peer_switch" -> "switch"), or None."""
-    return family[len(PEER_PREFIX):] if family.startswith(PEER_PREFIX) else None
-
-
-LIMIT_PREFIX = "port limit: "
+# A case beyond its port's limit (harness/case_ring.c): "port limit: <limit> after <n>
+# greenlets (...)". Case.limit() reads it.
 _LIMIT = re.compile(r"^port limit: (.+?) after (\d+) greenlets")
 
 
@@ -56,7 +50,7 @@ class ResultsError(Exception):
 
 
 class Case:
-    """One benchmark (e.g. "echo/asm_separate/libev/100") with its summary statistics."""
+    """One benchmark (e.g. "hub_sleep0/asm_separate/libev/1000") with its summary statistics."""
 
     def __init__(self, name):
         self.name = name
@@ -228,8 +222,8 @@ def parse(doc, path="<results>"):
 
 
 # ---- what each figure is compared with (fixed in the project's conventions) ------------
-# (case, baseline case, metric). Echo is compared at every connection count with the plain
-# callback echo of the same loop; the conventions name 100 connections as the headline.
+# (case, baseline case, metric). The I/O servers' ratios (to the libev callback server, to
+# gevent) are io_report.py's.
 HEADLINE_RATIOS = [
     ("switch/asm_separate", "baseline_regswap", TIME),
     ("switch/boost_fcontext", "baseline_fcontext", TIME),
@@ -237,21 +231,17 @@ HEADLINE_RATIOS = [
     ("switch/threads", "baseline_thread_handoff", TIME),
     ("switch_depth/stackcopy/0", "switch/asm_separate", TIME),
     ("ring/asm_separate/30000", "ring/asm_separate/2", TIME),
-    ("echo/*/libev/100", "baseline_echo/libev/100", "round_trips_per_s"),
-    ("echo/*/libuv/100", "baseline_echo/libuv/100", "round_trips_per_s"),
 ]
 
 
 def baseline_of(name):
     """(baseline case name, metric) that a case is compared with, or None."""
     for case, base, metric in HEADLINE_RATIOS:
-        if name == case and "*" not in case:
+        if name == case:
             return base, metric
     parts = name.split("/")
     if parts[0] in ("ring", "ring_shuffled") and len(parts) == 3 and name != "ring/%s/2" % parts[1]:
         return "ring/%s/2" % parts[1], TIME
-    if parts[0] == "echo" and len(parts) == 4:
-        return "baseline_echo/%s/%s" % (parts[2], parts[3]), "round_trips_per_s"
     return None
 
 
@@ -271,7 +261,8 @@ def ratio(results, name):
 FAMILY_ORDER = ["baseline_regswap", "baseline_fcontext", "baseline_swapcontext",
                 "baseline_thread_handoff", "switch", "peer_switch", "switch_depth", "ring",
                 "ring_shuffled", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
-                "peer_hub_sleep0", "hub_timers", "peer_hub_timers", "baseline_echo", "echo"]
+                "peer_hub_sleep0", "hub_timers", "peer_hub_timers", "io_echo", "io_echo_peer",
+                "io_http", "io_http_peer"]
 
 
 def sort_key(results, name):

@@ -81,7 +81,7 @@ def test_ring(out, check):
     check("a port-limit entry parses as (limit, held)",
           case.limit() == ("vm.max_map_count", 65475), case.limit())
     check("an ordinary failure is no limit",
-          res.cases["echo/threads/libuv/8000"].limit() is None)
+          res.cases["io_echo_peer/thread_per_conn/16384/10000"].limit() is None)
     check("ring: ratio to the same port's ring of 2 (4x at 30000)",
           abs(results.ratio(res, "ring/asm_separate/30000") - 4.0) < 1e-9,
           results.ratio(res, "ring/asm_separate/30000"))
