@@ -99,12 +99,12 @@ def _rate_values(cases, metric=TIME, per=1e9):
     return med, [[min(s, m * 0.95) for s, m in zip(sd, med)], sd]
 
 
-def _bar_labels(ax, bars, texts, errors):
+def _bar_labels(ax, bars, texts, errors, fontsize=8):
     """A text above each bar and above its error bar."""
     for bar, text, up in zip(bars, texts, errors[1]):
         ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height() + up),
                     xytext=(0, 4), textcoords="offset points", ha="center", va="bottom",
-                    fontsize=8)
+                    fontsize=fontsize)
 
 
 def _bytes(n):
@@ -131,7 +131,7 @@ def _bars(ax, names, values, errors, colours, hatches=None):
 
 # ---- 1: ns per switch -----------------------------------------------------------------
 def switch(results, colours):
-    fig, (ax,) = new_figure(width=9.5)
+    fig, (ax,) = new_figure(width=12.5)  # five ports and four baselines side by side
     missing = Missing()
     names, cases, fills, hatches = [], [], [], []
     for port in results.ports():
@@ -161,6 +161,7 @@ def switch(results, colours):
         ax.set_yscale("log")
         _log_headroom(ax)
         _bar_labels(ax, bars, texts, err)
+        ax.tick_params(axis="x", labelsize=9)
         ax.set_ylabel("ns per switch (log scale; median, error bar = stddev)")
     else:
         no_data(ax, "no switch/<port> or baseline cases")
@@ -233,7 +234,8 @@ def memory(results, colours):
         right.set_yscale("log")
         _log_headroom(right, 8)
         _bar_labels(right, bars, ["%s\nlimit:\n%s" % (human(m), c.label or "not named")
-                                  for m, (_, c) in zip(med, got)], err)
+                                  for m, (_, c) in zip(med, got)], err,
+                    fontsize=8 if len(got) <= 6 else 6.5)
         right.set_ylabel("greenlets held at once (log scale)")
     else:
         no_data(right, "no max_greenlets/<port> cases")
