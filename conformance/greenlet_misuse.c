@@ -150,6 +150,7 @@ CASE(greenlet, running_out_of_memory_or_stacks_is_an_error_not_a_crash)
     CHECK(n > 0);
     CHECK(n < CAP); /* 256 MiB cannot hold 4 million greenlets on any port */
     CHECK(rc == GL_ENOMEM || rc == GL_ENOSTACK);
+    CHECK_INT(gl_live_count(), n); /* a refused gl_new leaves nothing behind */
     /* the greenlets made before the refusal still work */
     for (int i = 0; i < n; i++) {
         void *r;
@@ -159,6 +160,7 @@ CASE(greenlet, running_out_of_memory_or_stacks_is_an_error_not_a_crash)
         }
         CHECK_OK(gl_destroy(gs[i]));
     }
+    CHECK_INT(gl_live_count(), 0);
     free(gs);
 }
 

@@ -19,6 +19,7 @@ static void thread_exit(void *arg)
     gl__overflow_reporter_remove(t->altstack);
     t->altstack = NULL;
     main->finished = 1; /* a main greenlet is dead once its thread has exited */
+    gl__live_close(t);  /* before `exited`: whoever frees a record after it sees this */
     atomic_store(&t->exited, 1);
     gl__tls_thread = NULL;
     gl__greenlet_unref(main);
@@ -35,16 +36,13 @@ gl__thread *gl__thread_create(void)
 {
     pthread_once(&exit_key_once, make_exit_key);
     gl__thread *t = calloc(1, sizeof *t);
-    gl_greenlet *main = gl__greenlet_alloc();
-    if (!t || !main) {
+    gl_greenlet *main = t ? gl__greenlet_alloc(t) : NULL;
+    if (!main) {
         free(t);
-        if (main)
-            gl__greenlet_free(main);
         return NULL;
     }
     atomic_init(&t->refs, 2);  /* the OS thread, and main */
     atomic_init(&main->refs, 1); /* the thread */
-    main->thread = t;
     main->is_main = 1;
     main->started = 1;
     t->main = main;

@@ -165,6 +165,13 @@ int gl_dead(const gl_greenlet *g);     /* started and finished; main: 1 once its
 int gl_is_main(const gl_greenlet *g);
 gl_run_fn gl_run(const gl_greenlet *g); /* NULL once started, as greenlet deletes `run` */
 
+/* How many greenlets of the calling thread still hold memory, its main greenlet not
+ * counted: created and not yet released. A greenlet is released when gl_destroy() has
+ * given back its reference and no child names it as parent any more, so a program
+ * that destroys what it creates comes back to the count it started with (a leak
+ * check). A debugger lists the same greenlets: see `info greenlets` in the README. */
+size_t gl_live_count(void);
+
 /* Change the parent (allowed in any state; it decides where g's result goes when it
  * dies). GL_ECYCLE if `parent` has `g` in its chain (g itself included); GL_EMAIN for a
  * main greenlet; GL_EINVAL for NULL; GL_ETHREAD if g or parent belongs to another
