@@ -3,6 +3,12 @@
 #
 #   clang variant   the release flags built with clang -Werror: rows "<port> clang ..."
 #                   (left out when CC is clang already: then every variant is clang's)
+#   check-cfi       tools/check_cfi.py on both switch files, x86-64 and AArch64: the
+#                   unwind information at every instruction
+#
+#   check-cfi       tools/check_cfi.py on both switch files, x86-64 and AArch64, plain
+#                   and with -fcf-protection / -mbranch-protection: the unwind
+#                   information at every instruction
 #
 # `CC=clang make test` builds everything with clang (and the benchmark shim with
 # clang++).
@@ -17,3 +23,35 @@ LDFLAGS_clang   := $(LDFLAGS_release)
 ifeq ($(CC_IS_CLANG),)
 TEST_VARIANTS   += clang
 endif
+
+# ---- CFI ---------------------------------------------------------------------------------
+# Each switch file assembled as it is built (the other architecture's with Debian's
+# cross tools), plain and with the control-flow protection flags (endbr64 / bti in the
+# entry points), then walked instruction by instruction against its CFI rows.
+CFI_ARCHES := x86_64:switch_x86_64_sysv aarch64:switch_aarch64_aapcs
+CFI_GNU_x86_64  := x86_64-linux-gnu-
+CFI_GNU_aarch64 := aarch64-linux-gnu-
+CFI_PROTECT_x86_64  := -fcf-protection
+CFI_PROTECT_aarch64 := -mbranch-protection=standard
+# The host's own tools for its architecture, the cross ones for the other.
+cfi_prefix = $(if $(filter $(1),$(ARCH)),,$(CFI_GNU_$(1)))
+cfi_cc     = $(if $(call cfi_prefix,$(1)),$(call cfi_prefix,$(1))gcc,$(CC))
+define cfi_rules
+$(BUILD)/tools/cfi/$(2).o: mechanism/arch/$(2).S
+	@mkdir -p $$(@D)
+	$(call cfi_cc,$(1)) -c $$< -o $$@
+$(BUILD)/tools/cfi/$(2)_protected.o: mechanism/arch/$(2).S
+	@mkdir -p $$(@D)
+	$(call cfi_cc,$(1)) $(CFI_PROTECT_$(1)) -c $$< -o $$@
+CFI_CHECKS += check-cfi-$(1)
+.PHONY: check-cfi-$(1)
+check-cfi-$(1): $(BUILD)/tools/cfi/$(2).o $(BUILD)/tools/cfi/$(2)_protected.o
+	@/usr/bin/python3 tools/check_cfi.py $(if $(call cfi_prefix,$(1)),--tools $(call cfi_prefix,$(1))) $(BUILD)/tools/cfi/$(2).o
+	@/usr/bin/python3 tools/check_cfi.py $(if $(call cfi_prefix,$(1)),--tools $(call cfi_prefix,$(1))) \
+	  --label "($(CFI_PROTECT_$(1)))" $(BUILD)/tools/cfi/$(2)_protected.o
+endef
+$(foreach a,$(CFI_ARCHES),$(eval $(call cfi_rules,$(word 1,$(subst :, ,$(a))),$(word 2,$(subst :, ,$(a))))))
+
+.PHONY: check-cfi
+check-cfi: $(CFI_CHECKS)
+TEST_EXTRA += check-cfi

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""check_cfi.py OBJECT [--tools PREFIX] — checks the unwind information (CFI) of an
+"""check_cfi.py OBJECT [--tools PREFIX] [--label TEXT] — checks the unwind information (CFI) of an
 assembled mechanism/arch/switch_<arch>_<abi>.S at every instruction.
 
 It walks each function of the object instruction by instruction, tracking where the
@@ -15,8 +15,8 @@ in force at that instruction, interpreted from `readelf --debug-dump=frames`:
 The switch protocol is declared below, once per function: what each stack-pointer
 load points at ("frame": a frame of the common layout; "none": no whole frame, so the
 return address must be undefined), and which functions are outermost (return address
-undefined everywhere, including the byte before their entry that a return address
-minus one looks up). Anything the model does not know (a branch, an unmodelled write
+undefined everywhere; entered after a first nop, so that a return address minus one,
+which unwinders look up, falls inside them). Anything the model does not know (a branch, an unmodelled write
 to the stack pointer or a callee-saved register, a function not declared here) is an
 error, so the checker cannot silently pass over new code. Also checks that every
 global symbol is hidden.
@@ -286,11 +286,13 @@ def check_function(name, sym, insns, fdes, arch, eff_fn, errors):
     body = [i for i in insns if lo <= i[0] < hi]
 
     if name in OUTERMOST:
-        if fde["lo"] > lo - 1:
-            errors.append("%s: its FDE starts at %#x: a return address minus one (%#x) "
-                          "falls outside it" % (name, fde["lo"], lo - 1))
-        for addr in [lo - 1] + [i[0] for i in body]:
-            st = rule_at(rows, addr) if addr >= fde["lo"] else None
+        # Entered by a return to its second instruction: a return address minus one,
+        # which unwinders look up, must be inside it (its first one, a nop).
+        if not body or body[0][1] != "nop":
+            errors.append("%s: does not start with the nop a return address minus one "
+                          "lands on" % name)
+        for addr in [i[0] for i in body]:
+            st = rule_at(rows, addr)
             if not st or st.get(a["ra"]) != ("undefined",):
                 errors.append("%s+%#x: the outermost frame's return address is not "
                               "undefined" % (name, addr - lo))
@@ -398,10 +400,14 @@ def check_function(name, sym, insns, fdes, arch, eff_fn, errors):
 
 def main():
     args = sys.argv[1:]
-    tools = ""
+    tools = label = ""
     if "--tools" in args:
         i = args.index("--tools")
         tools = args[i + 1]
+        del args[i:i + 2]
+    if "--label" in args:
+        i = args.index("--label")
+        label = " " + args[i + 1]
         del args[i:i + 2]
     if len(args) != 1:
         print(__doc__.split("\n")[0], file=sys.stderr)
@@ -423,8 +429,8 @@ def main():
                 errors.append("%s: global symbol is not hidden" % name)
             before = len(errors)
             n = check_function(name, sym, insns, fdes, arch, eff_fn, errors)
-            print("%-8s %s: %s, %d instructions" % ("ok" if len(errors) == before else "FAIL",
-                                                   arch, name, n))
+            print("%-7s cfi %s%s: %s, %d instructions checked" % (
+                "ok" if len(errors) == before else "FAIL", arch, label, name, n))
     except CheckError as e:
         errors.append(str(e))
     for e in errors:

@@ -13,7 +13,7 @@
  *     +0x20  d12 d13      +0x60  x23 x24      +0xa0  FPCR, padding
  *     +0x30  d14 d15      +0x70  x25 x26
  *
- * A fresh frame from gl__ctx_make has x19 = fn, x20 = fn_arg and x30 pointing at
+ * A fresh frame from gl__ctx_make has x19 = fn, x20 = fn_arg and x30 pointing into
  * gl__ctx_trampoline, which calls fn(fn_arg).
  *
  *   void gl__ctx_switch_copy(void *arg, void *(*save)(void *sp, void *arg),
@@ -34,7 +34,8 @@
  * saved in the frame once stored; the stack-pointer load keeps the rules (one layout
  * for every frame: they describe the greenlet being resumed); gl__ctx_switch_copy's
  * return address is undefined while restore() rebuilds the target's frame;
- * gl__ctx_trampoline is outermost (x30 undefined), entered after a nop of its own.
+ * gl__ctx_trampoline is outermost (x30 undefined), entered after its first
+ * instruction, a nop, so that a return address minus one is inside it.
  * tools/check_cfi.py checks them against every instruction.
  *
  * Branch protection: with -mbranch-protection=bti the entry points start with
@@ -172,7 +173,7 @@ gl__ctx_make:
     stp     xzr, xzr, [x0, #0x60]
     stp     xzr, xzr, [x0, #0x70]
     stp     xzr, xzr, [x0, #0x80]
-    adr     x9, gl__ctx_trampoline
+    adr     x9, .Ltrampoline_entry
     stp     xzr, x9,  [x0, #0x90]     /* fp = 0 ends frame walks; lr = trampoline */
     mrs     x9, fpcr                  /* a new greenlet inherits the creator's FPU modes */
     stp     x9, xzr,  [x0, #0xa0]
@@ -183,10 +184,11 @@ gl__ctx_make:
 /* Entered by the `ret` of a switch (not by br/blr: BTI needs no landing pad). */
     .type   gl__ctx_trampoline, %function
     .p2align 4
+gl__ctx_trampoline:
     .cfi_startproc
     .cfi_undefined x30                /* outermost frame: debuggers stop here */
     nop                               /* the frame's return address - 1 lands here */
-gl__ctx_trampoline:
+.Ltrampoline_entry:                   /* where a fresh frame returns to */
     mov     x0, x20
     blr     x19
     brk     #0                        /* fn must not return */

@@ -51,9 +51,9 @@
  *   - in gl__ctx_switch_copy, between moving to where save() said and popping the
  *     frame restore() returned, no frame is whole on the stack (restore() is copying
  *     it): the return address is undefined there, and a backtrace ends cleanly;
- *   - gl__ctx_trampoline is the outermost frame (return address undefined). Its frame
- *     returns to the instruction after a nop that belongs to it, because unwinders
- *     look up a return address minus one.
+ *   - gl__ctx_trampoline is the outermost frame (return address undefined). A fresh
+ *     frame returns to the instruction after its first one, a nop: unwinders and
+ *     debuggers look a return address minus one up, and that must be inside it.
  * tools/check_cfi.py checks these rules against every instruction of both switch
  * files; the gdb check (tools/gdb/check.sh) single-steps through gl__ctx_switch and
  * gl__ctx_switch_copy taking a backtrace at each instruction.
@@ -148,7 +148,7 @@ gl__ctx_make:
     movq    $0, 0x20(%rax)
     movq    $0, 0x28(%rax)
     movq    $0, 0x30(%rax)          /* rbp = 0 ends frame-pointer walks */
-    leaq    gl__ctx_trampoline(%rip), %rcx
+    leaq    .Ltrampoline_entry(%rip), %rcx
     movq    %rcx, 0x38(%rax)
     ret
     .cfi_endproc
@@ -157,10 +157,11 @@ gl__ctx_make:
 /* Entered by the `ret` of a switch (not by an indirect jump or call: no endbr64). */
     .type   gl__ctx_trampoline, @function
     .p2align 4
+gl__ctx_trampoline:
     .cfi_startproc
     .cfi_undefined rip              /* outermost frame: debuggers stop here */
     nop                             /* the frame's return address - 1 lands here */
-gl__ctx_trampoline:
+.Ltrampoline_entry:                 /* where a fresh frame returns to */
     movq    %r13, %rdi
     callq   *%r12
     ud2                             /* fn must not return */
