@@ -111,6 +111,8 @@ $(BUILD)/$(2)/bin/conformance_$(1): $(call obj,$(2),$(CONF_SRC)) $$(CONF_LIBS_$(
 	$$(call ccld,$(2)) $$(LDFLAGS_$(2)) $$^ -o $$@ $$(call vget,CONF_LDLIBS,$(2)) $$(LDLIBS) $$(PORT_LDLIBS_$(1))
 endef
 $(foreach v,$(VARIANTS),$(foreach p,$(call vports,$(v)),$(eval $(call port_rules,$(p),$(v)))))
+# core/registry.c embeds the gdb extension (.incbin): rebuilt when the script changes.
+$(foreach v,$(VARIANTS),$(eval $(call obj,$(v),core/registry.c): tools/gdb/switchyard.py))
 
 RELEASE_BINS := $(call conf_bins,release)
 ASAN_BINS    := $(call conf_bins,asan)

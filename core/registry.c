@@ -9,6 +9,17 @@
  * exited, its records may be freed from other threads, so the list is closed first. */
 #include "internal.h"
 
+/* The gdb extension travels in every program linked with the library: gdb runs this
+ * section's script when it loads the program (if the program is in its auto-load
+ * safe-path; README, "Debugging"). A debug section: never loaded at run time, gone
+ * with `strip --strip-debug`. The Makefile rebuilds this file when the script changes. */
+__asm__(".pushsection .debug_gdb_scripts, \"MS\", %progbits, 1\n"
+        ".byte 4\n" /* SECTION_SCRIPT_ID_PYTHON_TEXT: a name line, then the script */
+        ".ascii \"switchyard-gdb.py\\n\"\n"
+        ".incbin \"tools/gdb/switchyard.py\"\n"
+        ".byte 0\n"
+        ".popsection\n");
+
 void gl__live_link(gl__thread *t, gl_greenlet *g)
 {
     g->live_prev = NULL;

@@ -35,6 +35,7 @@
  * after any noreturn call, freeing the frames of greenlets suspended deeper down.
  */
 #define _GNU_SOURCE /* pthread_getattr_np */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,21 @@ const gl_port_info gl__port_info = {
     .max_stack_size = 0,
     .default_stack_size = 0, /* not used: greenlets grow on the thread's own stack */
     .separate_stacks = 0,
+};
+
+/* A suspended greenlet's registers are in the frame gl__ctx_switch_copy pushed at
+ * `start`; that frame and the newest of its data may be in the heap copy (gdb: greenlet
+ * bt shows where it resumes, not its older frames). */
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_COPIED,
+    .base_indirect = 1,
+    .base_offset = offsetof(sc_ctx, start),
+    .regs = gl__ctx_frame_regs,
+    .copy_offset = offsetof(sc_ctx, copy),
+    .copied_offset = offsetof(sc_ctx, saved),
+    .note = "a suspended greenlet's stack slice is partly copied to the heap and partly "
+            "overwritten by the running greenlet: only where it resumes can be shown until "
+            "it runs again",
 };
 
 static inline sc_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
