@@ -46,6 +46,17 @@
 
 #include <stddef.h>
 
+/* Installed as <switchyard/greenlet.h> (make install; pkg-config switchyard-<port>).
+ * The version of the API, for #if tests: SWITCHYARD_VERSION is MAJOR*10000 +
+ * MINOR*100 + PATCH. */
+#define SWITCHYARD_VERSION_MAJOR 0
+#define SWITCHYARD_VERSION_MINOR 1
+#define SWITCHYARD_VERSION_PATCH 0
+#define SWITCHYARD_VERSION_STRING "0.1.0"
+#define SWITCHYARD_VERSION                                                                \
+    (SWITCHYARD_VERSION_MAJOR * 10000 + SWITCHYARD_VERSION_MINOR * 100 +                  \
+     SWITCHYARD_VERSION_PATCH)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
