@@ -9,6 +9,11 @@
 #   check-cfi       tools/check_cfi.py on both switch files, x86-64 and AArch64, plain
 #                   and with -fcf-protection / -mbranch-protection: the unwind
 #                   information at every instruction
+#   check-cet       control-flow protection kept: every port's library and an example,
+#                   built with -fcf-protection (x86-64) and -mbranch-protection=standard
+#                   (AArch64), linked together (ld -r: Debian's own crt files carry no
+#                   such note), keep IBT / BTI+PAC in their GNU property note; SHSTK only
+#                   where mechanism/arch's switch is not linked (it does not claim it)
 #   check-gdb       tools/gdb/check.sh: gdb -batch on examples/greenlet_states of every
 #                   port: the extension (tools/gdb/switchyard.py) loads by itself, `info
 #                   greenlets` and `greenlet bt` are right, backtraces are clean inside a
@@ -66,3 +71,24 @@ TEST_EXTRA += check-cfi
 check-gdb: $(foreach p,$(PORTS),$(BUILD)/release/bin/examples/greenlet_states_$(p))
 	@tools/gdb/check.sh $(BUILD)/release/bin/examples $(BUILD)/tools/gdb-logs $(PORTS)
 TEST_EXTRA += check-gdb
+
+# ---- control-flow protection ---------------------------------------------------------------
+# Two more variants, only ever built for this check: cet (x86-64 -fcf-protection) and
+# bti (AArch64 -mbranch-protection=standard, with the cross compiler).
+VARIANTS        += cet bti
+CFLAGS_cet      := $(CFLAGS_release) -fcf-protection
+CC_bti          := $(AARCH64_CC)
+ARCH_bti        := aarch64
+CFLAGS_bti      := -O2 -g -mbranch-protection=standard
+CET_VARIANTS    := $(if $(filter x86_64,$(ARCH)),cet) $(if $(AARCH64_CC),bti)
+define cet_rules
+$(BUILD)/$(1)/tools/greenlet_states_$(2).o: $(call obj,$(1),examples/greenlet_states.c) $(BUILD)/$(1)/lib/libswitchyard_$(2).a
+	@mkdir -p $$(@D)
+	$$(call vget,CC,$(1)) -r -nostdlib $$^ -o $$@
+endef
+$(foreach v,$(CET_VARIANTS),$(foreach p,$(PORTS),$(eval $(call cet_rules,$(v),$(p)))))
+
+.PHONY: check-cet
+check-cet: $(foreach v,$(CET_VARIANTS),$(foreach p,$(PORTS),$(BUILD)/$(v)/tools/greenlet_states_$(p).o))
+	@tools/check_cet.sh $^
+TEST_EXTRA += check-cet
