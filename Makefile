@@ -67,15 +67,20 @@ TEST_VARIANTS := release asan
 #   CONF_LDLIBS          system libraries for the runners (e.g. -lev -luv)
 #   TEST_EXTRA           targets `make test` runs before the conformance suite (whose
 #                        closing `N passed, N failed` line stays the last line)
+#   TEST_BUILD_EXTRA     what those need built: built in parallel with the runners
 CONF_LIBS_release :=
 CONF_LIBS_asan    :=
 CONF_LDLIBS       :=
 TEST_EXTRA        :=
+TEST_BUILD_EXTRA  :=
 # Object path of source(s) $(2) in variant $(1); defined before the fragments use it.
 obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 # Fragments that add variants come first: the others make rules for every variant.
 -include $(wildcard cross/build.mk tools/build.mk)
 -include $(wildcard hub/build.mk harness/build.mk plots/build.mk dist/build.mk)
+
+# What the fragments' checks run, built with the conformance runners (in parallel).
+TEST_BUILD_EXTRA += $(EXAMPLE_BINS) $(BENCH_BINS)
 
 core_src  = $(wildcard core/*.c mechanism/*.c) $(ARCH_ASM_$(call vget,ARCH,$(1)))
 CORE_SRC := $(call core_src,release)
@@ -126,9 +131,13 @@ build: $(RELEASE_BINS)
 # Every port in every test variant (release, sanitizers, clang, AArch64 under qemu-user);
 # a table, then one closing line over all. deps runs first, alone: nothing compiles
 # before the packages are there, whatever -j says.
+# The build runs on every CPU unless -j was given; the checks and the suite run one
+# after another (their timings and time limits assume so).
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) --no-print-directory $(TEST_BINS)
-	@$(if $(strip $(TEST_EXTRA)),$(MAKE) --no-print-directory $(TEST_EXTRA),true)
+	@$(MAKE) --no-print-directory $(if $(filter -j% --jobserver%,$(MAKEFLAGS)),,-j$(TEST_JOBS)) \
+	  $(TEST_BINS) $(TEST_BUILD_EXTRA)
+	@$(if $(strip $(TEST_EXTRA)),$(MAKE) --no-print-directory -j1 $(TEST_EXTRA),true)
 	@BUILD=$(BUILD) CONF_NOTES='$(CONF_NOTES)' $(foreach v,$(TEST_VARIANTS),RUN_$(v)='$(RUN_$(v))' \
 	  CONF_ARGS_$(v)='$(CONF_ARGS_$(v))') \
 	  conformance/run_all.sh $(foreach v,$(TEST_VARIANTS),$(foreach p,$(call vports,$(v)),$(v):$(p)))

@@ -65,6 +65,8 @@ $(foreach a,$(CFI_ARCHES),$(eval $(call cfi_rules,$(word 1,$(subst :, ,$(a))),$(
 .PHONY: check-cfi
 check-cfi: $(CFI_CHECKS)
 TEST_EXTRA += check-cfi
+TEST_BUILD_EXTRA += $(foreach a,$(CFI_ARCHES),$(BUILD)/tools/cfi/$(word 2,$(subst :, ,$(a))).o \
+                      $(BUILD)/tools/cfi/$(word 2,$(subst :, ,$(a)))_protected.o)
 
 # ---- gdb ---------------------------------------------------------------------------------
 .PHONY: check-gdb
@@ -88,7 +90,9 @@ $(BUILD)/$(1)/tools/greenlet_states_$(2).o: $(call obj,$(1),examples/greenlet_st
 endef
 $(foreach v,$(CET_VARIANTS),$(foreach p,$(PORTS),$(eval $(call cet_rules,$(v),$(p)))))
 
+CET_OBJS := $(foreach v,$(CET_VARIANTS),$(foreach p,$(PORTS),$(BUILD)/$(v)/tools/greenlet_states_$(p).o))
 .PHONY: check-cet
-check-cet: $(foreach v,$(CET_VARIANTS),$(foreach p,$(PORTS),$(BUILD)/$(v)/tools/greenlet_states_$(p).o))
+check-cet: $(CET_OBJS)
 	@tools/check_cet.sh $^
 TEST_EXTRA += check-cet
+TEST_BUILD_EXTRA += $(CET_OBJS)
