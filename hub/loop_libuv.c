@@ -18,7 +18,12 @@ typedef struct {
     int wanted;  /* events the hub wants now */
 } libuv_io;
 
-static void noop_timer_cb(uv_timer_t *t) { (void)t; }
+/* The wakeup timer may already be due when uv_run() starts (the process was descheduled
+ * for the whole timeout after uv_timer_start): uv_run(UV_RUN_ONCE) then runs it in its
+ * timer pass before polling, and with no timer left it would poll with no timeout at
+ * all, for ever if no descriptor becomes ready (seen under qemu-user, where such gaps
+ * are common). uv_stop() makes that poll not block. */
+static void wakeup_cb(uv_timer_t *t) { uv_stop(t->loop); }
 
 static int libuv_create(void **out)
 {
@@ -128,7 +133,7 @@ static void libuv_poll(void *loop, int64_t timeout_ns)
     if (timeout_ns > 0) {
         /* libuv counts whole milliseconds: round up, so the poll does not end early. */
         uv_update_time(&l->uv);
-        uv_timer_start(&l->wakeup, noop_timer_cb, (uint64_t)((timeout_ns + 999999) / 1000000), 0);
+        uv_timer_start(&l->wakeup, wakeup_cb, (uint64_t)((timeout_ns + 999999) / 1000000), 0);
     }
     uv_run(&l->uv, UV_RUN_ONCE);
     uv_timer_stop(&l->wakeup);
