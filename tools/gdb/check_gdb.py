@@ -93,6 +93,17 @@ def step_through(label):
           "did not return within 400 steps")
 
 
+def step_switches(fns, label):
+    """Continue to the next call of one of the switch routines fns and step through it;
+    then back to breaking in states_checkpoint only."""
+    for f in fns:
+        run("break %s" % f)
+    run("continue")
+    step_through(label)
+    run("delete")
+    run("break states_checkpoint")
+
+
 def main():
     check("extension auto-loaded from the program's .debug_gdb_scripts",
           "info greenlets" in run("help info greenlets").lower() or
@@ -145,12 +156,7 @@ def main():
                   "No symbol" not in run("info address %s" % f)]
     stepping = bool(switch_fns)
     if stepping:
-        for f in switch_fns:
-            run("break %s" % f)
-        run("continue")
-        step_through("switch main -> fresh consumer")
-        run("delete")
-        run("break states_checkpoint")
+        step_switches(switch_fns, "switch main -> fresh consumer")
     else:
         print("skip   stepping through the switch: this program does not use "
               "mechanism/arch's switch")
@@ -173,11 +179,7 @@ def main():
 
     # ---- the final switch back into the suspended main, one instruction at a time
     if stepping:
-        for f in switch_fns:
-            run("break %s" % f)
-        run("continue")
-        step_through("switch dead consumer -> suspended main")
-        run("delete")
+        step_switches(switch_fns, "switch dead consumer -> suspended main")
     out = run("continue")
     code = gdb.parse_and_eval("$_exitcode")
     check("the program ran to its end and exited with 0",
