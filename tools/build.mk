@@ -28,7 +28,7 @@ CC_IS_CLANG := $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null | hea
 
 VARIANTS        += clang
 CC_clang        := $(CLANG)
-CFLAGS_clang    := $(CFLAGS_release)
+CFLAGS_clang    := -O2 -g $(call stack_clash,$(CLANG))
 LDFLAGS_clang   := $(LDFLAGS_release)
 ifeq ($(CC_IS_CLANG),)
 TEST_VARIANTS   += clang
@@ -81,7 +81,7 @@ VARIANTS        += cet bti
 CFLAGS_cet      := $(CFLAGS_release) -fcf-protection
 CC_bti          := $(AARCH64_CC)
 ARCH_bti        := aarch64
-CFLAGS_bti      := -O2 -g -mbranch-protection=standard
+CFLAGS_bti      := -O2 -g -mbranch-protection=standard $(call stack_clash,$(AARCH64_CC))
 CET_VARIANTS    := $(if $(filter x86_64,$(ARCH)),cet) $(if $(AARCH64_CC),bti)
 define cet_rules
 $(BUILD)/$(1)/tools/greenlet_states_$(2).o: $(call obj,$(1),examples/greenlet_states.c) $(BUILD)/$(1)/lib/libswitchyard_$(2).a
