@@ -82,6 +82,8 @@ CFLAGS_cet      := $(CFLAGS_release) -fcf-protection
 CC_bti          := $(AARCH64_CC)
 ARCH_bti        := aarch64
 CFLAGS_bti      := -O2 -g -mbranch-protection=standard $(call stack_clash,$(AARCH64_CC))
+# ... and its runners run as the AArch64 ones do: make conformance PORT=x VARIANT=bti
+$(foreach x,CCLD LDFLAGS INCLUDE CONF_LDLIBS PREREQ RUN CONF_ARGS PORTS,$(eval $(x)_bti = $$($(x)_aarch64)))
 CET_VARIANTS    := $(if $(filter x86_64,$(ARCH)),cet) $(if $(AARCH64_CC),bti)
 define cet_rules
 $(BUILD)/$(1)/tools/greenlet_states_$(2).o: $(call obj,$(1),examples/greenlet_states.c) $(BUILD)/$(1)/lib/libswitchyard_$(2).a

@@ -226,16 +226,6 @@ gl__ctx_switch_copy:
     .section .note.GNU-stack, "", %progbits
 
 #if PROPERTY_BTI || PROPERTY_PAC
-/* GNU_PROPERTY_AARCH64_FEATURE_1_AND: the linker keeps a program's marking only if
- * every object carries it. */
-    .section .note.gnu.property, "a"
-    .p2align 3
-    .long   4                         /* name size */
-    .long   16                        /* descriptor size */
-    .long   5                         /* NT_GNU_PROPERTY_TYPE_0 */
-    .asciz  "GNU"
-    .long   0xc0000000                /* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
-    .long   4
-    .long   PROPERTY_BTI | PROPERTY_PAC
-    .p2align 3
+#include "gnu_property.h"
+    GNU_PROPERTY_NOTE 0xc0000000, (PROPERTY_BTI | PROPERTY_PAC)   /* AARCH64_FEATURE_1_AND */
 #endif

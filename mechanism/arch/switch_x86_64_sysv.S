@@ -199,16 +199,6 @@ gl__ctx_switch_copy:
     .section .note.GNU-stack, "", @progbits
 
 #if defined(__CET__) && (__CET__ & 1)
-/* GNU_PROPERTY_X86_FEATURE_1_AND = IBT: the linker keeps a program's IBT marking only
- * if every object carries it. */
-    .section .note.gnu.property, "a"
-    .p2align 3
-    .long   4                       /* name size */
-    .long   16                      /* descriptor size */
-    .long   5                       /* NT_GNU_PROPERTY_TYPE_0 */
-    .asciz  "GNU"
-    .long   0xc0000002              /* GNU_PROPERTY_X86_FEATURE_1_AND */
-    .long   4
-    .long   1                       /* GNU_PROPERTY_X86_FEATURE_1_IBT */
-    .p2align 3
+#include "gnu_property.h"
+    GNU_PROPERTY_NOTE 0xc0000002, 1   /* X86_FEATURE_1_AND: IBT (not SHSTK: see above) */
 #endif
