@@ -37,13 +37,19 @@ def run(cmd):
         return "gdb error: %s" % e
 
 
+def c_name(name):
+    """gdb 13 names the assembly symbols of a clang-assembled switch Ada-style
+    (gl.ctx_switch for gl__ctx_switch, from the debug info clang's assembler writes)."""
+    return name.replace(".", "__") if name.startswith("gl.") else name
+
+
 def frames(bt):
     """Function names of a `bt` output, innermost first."""
     out = []
     for line in bt.splitlines():
         m = re.match(r"^#\d+\s+(?:0x[0-9a-f]+ in )?([\w.:<>~]+|\?\?)\s*\(", line)
         if m:
-            out.append(m.group(1))
+            out.append(c_name(m.group(1)))
     return out
 
 
@@ -63,7 +69,7 @@ def step_through(label):
     """Single-step the switch routine we are stopped at, to its return; bt each time."""
     frame = gdb.selected_frame()
     fn = frame.function()
-    name = fn.name if fn else frame.name()
+    name = c_name(fn.name if fn else frame.name())
     block = gdb.block_for_pc(frame.pc())
     lo, hi = block.start, block.end
     steps, bad = 0, []
