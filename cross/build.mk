@@ -17,7 +17,7 @@
 # Under qemu-user, RLIMIT_AS is accepted and ignored (it would bind the emulator), so
 # the case that runs out of address space skips itself there (it probes the limit);
 # threads cost far more (a new guest thread is a new emulated CPU: the 10 000-greenlet
-# case on the threads port takes ~1 min), hence a longer per-case limit.
+# case on the threads port takes ~90 s here), hence a longer per-case limit.
 
 AARCH64_CC      ?= aarch64-linux-gnu-gcc
 AARCH64_RUN     ?= qemu-aarch64
