@@ -89,7 +89,7 @@ obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 -include $(wildcard hub/build.mk harness/build.mk plots/build.mk dist/build.mk)
 
 # What the fragments' checks run, built with the conformance runners (in parallel).
-TEST_BUILD_EXTRA += $(EXAMPLE_BINS) $(BENCH_BINS)
+TEST_BUILD_EXTRA += $(EXAMPLE_BINS) $(BENCH_BINS) $(IO_BINS)
 
 core_src  = $(wildcard core/*.c mechanism/*.c) $(ARCH_ASM_$(call vget,ARCH,$(1)))
 CORE_SRC := $(call core_src,release)
