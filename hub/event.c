@@ -31,15 +31,7 @@ static int wait_on(hub__hub *h, hub__waitq *q, double timeout, const char *what)
 {
     if (timeout == 0)
         return hub__fail(HUB_ETIMEOUT, NULL, "%s: not ready", what);
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(q, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
-    return rc;
+    return hub__wait(h, q, timeout, HUB_ETIMEOUT, NULL, NULL);
 }
 
 /* ---- Event ------------------------------------------------------------------------------ */

@@ -132,15 +132,7 @@ int hub_join(hub_greenlet *g, double timeout)
         return hub__fail(GL_EINVAL, NULL, "hub_join: a greenlet cannot join itself");
     if (timeout == 0)
         return hub__fail(HUB_ETIMEOUT, NULL, "hub_join: the greenlet is not dead");
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(&g->joiners, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
-    return rc;
+    return hub__wait(h, &g->joiners, timeout, HUB_ETIMEOUT, NULL, NULL);
 }
 
 int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout)

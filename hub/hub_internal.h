@@ -78,24 +78,64 @@ struct hub__waiter {
     char message[96];        /* for an error resolution */
 };
 
+void hub__waitq_push(hub__waitq *q, hub__waiter *w);
+void hub__waitq_remove(hub__waitq *q, hub__waiter *w);
+static inline hub__waiter *hub__waitq_first(const hub__waitq *q) { return q->head; }
+
 hub__waiter *hub__waiter_new(hub__hub *h);
 /* Unlink from its queue, disarm its timer, cancel a queued resume, free. */
 void hub__waiter_free(hub__hub *h, hub__waiter *w);
-/* Arm w's own timeout (negative: none) that resolves it with `code`. */
-int hub__waiter_timeout(hub__hub *h, hub__waiter *w, double seconds, int code);
 /* Wake w once: remove it from its queue, stop its timer, queue its resume (a switch
  * for HUB_OK, a throw of `code` otherwise). Later resolutions are ignored. */
 void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, const char *fmt,
                          ...) __attribute__((format(printf, 5, 6)));
-/* Switch to the hub until w is resumed. HUB_OK when resolved with HUB_OK; otherwise the
- * error thrown into the caller (its own timeout, a kill, ...), or HUB_EINVALIDSWITCH.
- * The caller frees w afterwards, and checks w->state/code to undo a grant it will not
- * use. HUB_EBLOCKING from the hub itself (w untouched). */
+
+/* Switch to the hub until w is resumed (hub__wait's last step): HUB_OK when resolved
+ * with HUB_OK; otherwise the error thrown into the caller, or HUB_EINVALIDSWITCH;
+ * HUB_EBLOCKING from the hub itself. */
 int hub__block(hub__hub *h, hub__waiter *w);
 
-void hub__waitq_push(hub__waitq *q, hub__waiter *w);
-void hub__waitq_remove(hub__waitq *q, hub__waiter *w);
-static inline hub__waiter *hub__waitq_first(const hub__waitq *q) { return q->head; }
+/* The one way a greenlet blocks in the hub. A waiter carrying *value (if `value`) joins
+ * q (if not NULL); its own timeout resolves it with `timeout_code` after `timeout`
+ * seconds (negative: never; 0: at once, its resume at the FIFO's tail, as sleep(0));
+ * the caller switches to the hub until the waiter is resumed; the waiter is freed.
+ * Returns HUB_OK when resolved with HUB_OK (*value = what it was handed), or the error
+ * that woke it instead (its own timeout, a kill, HUB_EINVALIDSWITCH, ...). *granted
+ * (if not NULL) = 1 when it had been resolved with HUB_OK before such an error
+ * interrupted it: the caller then still holds what it was handed (*value) and passes
+ * it on. HUB_EBLOCKING from the hub itself.
+ * Inline: each caller passes constants for most arguments, and sleep(0) and timers are
+ * on the hot path. */
+static inline int hub__wait(hub__hub *h, hub__waitq *q, double timeout, int timeout_code,
+                            void **value, int *granted)
+{
+    hub__waiter *w = hub__waiter_new(h);
+    if (!w) {
+        if (granted)
+            *granted = 0;
+        return GL_ENOMEM;
+    }
+    if (value)
+        w->value = *value;
+    if (q)
+        hub__waitq_push(q, w);
+    int rc = HUB_OK;
+    if (timeout == 0) {
+        hub__waiter_resolve(h, w, timeout_code, NULL, NULL); /* the FIFO's tail */
+    } else if (timeout > 0) {
+        w->timeout_code = timeout_code;
+        w->timeout_seconds = timeout;
+        rc = hub__timer_start(h, &w->timer, timeout);
+    }
+    if (rc == HUB_OK)
+        rc = hub__block(h, w);
+    if (value)
+        *value = w->value;
+    if (granted)
+        *granted = rc != HUB_OK && w->state == HUB__RESOLVED && w->code == HUB_OK;
+    hub__waiter_free(h, w);
+    return rc;
+}
 
 /* ---- greenlets ---------------------------------------------------------------------------- */
 

@@ -60,15 +60,20 @@ static hub__io *io_for(hub__hub *h, int fd, const char *what)
     return io;
 }
 
-/* Tell the backend what the waiters of io want now. */
-static void update(hub__hub *h, hub__io *io)
+/* Tell the backend to watch `events` on io's descriptor. */
+static void watch(hub__hub *h, hub__io *io, int events)
 {
-    int events = (io->readers.count ? HUB__READ : 0) | (io->writers.count ? HUB__WRITE : 0);
     /* Even when unchanged: a backend may have stopped watching on an error. */
     if (io->backend) {
         io->events = events;
         h->ops->io_set(h->loop, io, events);
     }
+}
+
+/* Tell the backend what the waiters of io want now. */
+static void update(hub__hub *h, hub__io *io)
+{
+    watch(h, io, (io->readers.count ? HUB__READ : 0) | (io->writers.count ? HUB__WRITE : 0));
 }
 
 void hub__io_ready(hub__io *io, int events, int err)
@@ -116,16 +121,9 @@ int hub__wait_fd(int fd, int events, double timeout, int known_open, const char 
             return HUB_OK;
         return hub__fail(HUB_ETIMEOUT, NULL, "%s(%d): not ready", what, fd);
     }
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(q, w);
     h->io_waiters++;
-    update(h, io);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
+    watch(h, io, io->events | events);
+    int rc = hub__wait(h, q, timeout, HUB_ETIMEOUT, NULL, NULL);
     h->io_waiters--;
     io = lookup(h, fd); /* hub_close() may have dropped the record meanwhile */
     if (io)

@@ -65,16 +65,10 @@ int hub_semaphore_acquire(hub_semaphore *s, double timeout)
     }
     if (timeout == 0)
         return hub__fail(HUB_ETIMEOUT, NULL, "hub_semaphore_acquire: no unit available");
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(&s->waiters, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    if (rc != HUB_OK && w->state == HUB__RESOLVED && w->code == HUB_OK)
+    int granted;
+    int rc = hub__wait(h, &s->waiters, timeout, HUB_ETIMEOUT, NULL, &granted);
+    if (granted)
         give(h, s); /* handed a unit, then interrupted: pass it on */
-    hub__waiter_free(h, w);
     return rc;
 }
 

@@ -10,18 +10,8 @@ int hub_sleep(double seconds)
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    int rc = HUB_OK;
-    if (seconds == 0)
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL); /* to the FIFO's tail: round robin */
-    else
-        rc = hub__waiter_timeout(h, w, seconds, HUB_OK);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
-    return rc;
+    /* 0: resumed from the FIFO's tail, so sleep(0) is round robin. */
+    return hub__wait(h, NULL, seconds, HUB_OK, NULL, NULL);
 }
 
 /* ---- hub_timeout ---------------------------------------------------------------------- */

@@ -99,15 +99,6 @@ void hub__waiter_free(hub__hub *h, hub__waiter *w)
     h->free_waiters = w;
 }
 
-int hub__waiter_timeout(hub__hub *h, hub__waiter *w, double seconds, int code)
-{
-    if (seconds < 0)
-        return HUB_OK;
-    w->timeout_code = code;
-    w->timeout_seconds = seconds;
-    return hub__timer_start(h, &w->timer, seconds);
-}
-
 void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, const char *fmt, ...)
 {
     if (w->state != HUB__WAITING)
