@@ -21,6 +21,13 @@ typedef struct gl__transfer {
     gl_error error;
 } gl__transfer;
 
+/* A function gl_at_thread_exit() registered. */
+typedef struct gl__exit_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    struct gl__exit_hook *next;
+} gl__exit_hook;
+
 struct gl__thread {
     atomic_int refs;           /* greenlets of this thread + the thread itself */
     atomic_int exited;         /* the owning OS thread has ended */
@@ -33,6 +40,7 @@ struct gl__thread {
     gl_greenlet *finished;     /* died; port resources released by the next greenlet to run */
     void *altstack;            /* signal stack for the overflow reporter */
     unsigned char switch_refused; /* the port could not switch (gl__port_switch_refused) */
+    gl__exit_hook *exit_hooks;    /* gl_at_thread_exit(), most recent first */
 };
 
 struct gl_greenlet {
