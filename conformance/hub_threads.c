@@ -2,8 +2,11 @@
  * thread whose hub made them. */
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "greenlet.h"
 #include "hub.h"
+#include "hub_cases.h"
 #include "suite.h"
 
 static hub_event *main_event;
@@ -65,4 +68,96 @@ CASE(hub, each_thread_runs_a_hub_of_its_own_at_the_same_time)
         for (int j = 0; j < 3; j++)
             CHECK_INT(counts[i][j], 50);
     }
+}
+
+/* ---- threads that exit without hub_destroy() -------------------------------------- */
+
+static void *nap(void *arg)
+{
+    (void)arg;
+    return hub_sleep(0.0005) == HUB_OK ? NULL : gl_reraise();
+}
+
+/* Uses its hub the way a worker would (a greenlet, a timer, a descriptor watched and
+ * closed), then ends without hub_destroy(). */
+static void *worker_without_destroy(void *arg)
+{
+    (void)arg;
+    int sv[2];
+    hub_greenlet *g;
+    intptr_t rc = socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0 ? HUB_OK : -1;
+    if (rc == HUB_OK)
+        rc = hub_spawn(&g, nap, NULL);
+    if (rc == HUB_OK && hub_wait_read(sv[0], 0.0005) != HUB_ETIMEOUT)
+        rc = -2;
+    if (rc == HUB_OK)
+        rc = hub_join(g, HUB_FOREVER);
+    if (rc == HUB_OK)
+        rc = hub_greenlet_release(g);
+    hub_close(sv[0]);
+    hub_close(sv[1]);
+    return (void *)rc;
+}
+
+CASE(hub, threads_that_exit_without_hub_destroy_leave_no_descriptor_behind)
+{
+    CHECK_OK(hub_sleep(0)); /* the loop library's process-wide descriptors, if any */
+    int before = hub_cases_open_fds();
+    CHECK(before > 0);
+    for (int batch = 0; batch < 10; batch++) { /* 200 threads, 20 at a time */
+        pthread_t t[20];
+        void *rc;
+        for (int i = 0; i < 20; i++)
+            CHECK_INT(pthread_create(&t[i], NULL, worker_without_destroy, NULL), 0);
+        for (int i = 0; i < 20; i++) {
+            CHECK_INT(pthread_join(t[i], &rc), 0);
+            CHECK_INT((intptr_t)rc, HUB_OK);
+        }
+    }
+    CHECK_INT(hub_cases_open_fds(), before);
+}
+
+static int held_fd[2] = {-1, -1};
+
+static void *holds_a_descriptor(void *arg)
+{
+    (void)arg;
+    int rc = hub_sleep(30);
+    LOG("cleanup:%s", hub_strerror(rc));
+    hub_close(held_fd[0]); /* what a killed greenlet's cleanup is for */
+    return rc == HUB_OK ? NULL : gl_reraise();
+}
+
+static void *never_runs(void *arg)
+{
+    (void)arg;
+    LOG("never");
+    return NULL;
+}
+
+static void *leaves_greenlets_running(void *arg)
+{
+    (void)arg;
+    intptr_t rc = hub_spawn(NULL, holds_a_descriptor, NULL);
+    if (rc == HUB_OK)
+        rc = hub_sleep(0); /* it starts and sleeps */
+    if (rc == HUB_OK)
+        rc = hub_spawn(NULL, never_runs, NULL); /* not started when the thread ends */
+    LOG("thread-ends");
+    return (void *)rc;
+}
+
+CASE(hub, thread_exit_kills_the_greenlets_its_hub_still_runs)
+{
+    pthread_t t;
+    void *rc;
+    CHECK_OK(hub_sleep(0));
+    int before = hub_cases_open_fds();
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, held_fd), 0);
+    CHECK_INT(pthread_create(&t, NULL, leaves_greenlets_running, NULL), 0);
+    CHECK_INT(pthread_join(t, &rc), 0);
+    CHECK_INT((intptr_t)rc, HUB_OK);
+    CHECK_LOG("thread-ends cleanup:GreenletExit");
+    close(held_fd[1]);
+    CHECK_INT(hub_cases_open_fds(), before);
 }

@@ -56,6 +56,8 @@ static _Thread_local struct {
     unsigned generation;
 } cache;
 
+static void at_thread_exit(void *arg);
+
 static hub__hub *create(gl_greenlet *main)
 {
     const hub__loop_ops *ops = atomic_load(&chosen_backend);
@@ -72,6 +74,9 @@ static hub__hub *create(gl_greenlet *main)
             ops = &hub__loop_libev;
         }
     }
+    /* A thread that exits without hub_destroy() takes its hub with it. */
+    if (gl_at_thread_exit(at_thread_exit, NULL) != GL_OK)
+        return NULL;
     hub__hub *h = calloc(1, sizeof *h);
     registered *r = malloc(sizeof *r);
     if (!h || !r) {
@@ -260,24 +265,25 @@ void hub__after_switch(hub__hub *h, int rc, void *value)
     hub__waiter *w;
     while ((w = hub__waitq_first(&g->joiners)))
         hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+    if (g->live_prev)
+        g->live_prev->live_next = g->live_next;
+    else
+        h->live_head = g->live_next;
+    if (g->live_next)
+        g->live_next->live_prev = g->live_prev;
+    else
+        h->live_tail = g->live_prev;
+    g->live_prev = g->live_next = NULL;
     h->live_greenlets--;
     hub__greenlet_unref(g);
 }
 
 /* ---- destroying ----------------------------------------------------------------------------------- */
 
-int hub_destroy(void)
+/* Ends the hub greenlet (GreenletExit makes its loop return) and frees h with its loop.
+ * Whatever still waits in it is abandoned: nothing will ever resume it. */
+static int teardown(hub__hub *h)
 {
-    hub__hub *h = hub__get(0);
-    if (!h)
-        return HUB_OK;
-    if (gl_current() == h->greenlet)
-        return hub__fail(HUB_EBLOCKING, NULL, "hub_destroy: called by the hub itself");
-    if (h->live_greenlets || h->fifo_count || h->heap_len || h->io_waiters)
-        return hub__fail(HUB_EBUSY, NULL,
-                         "hub_destroy: %zu greenlets alive, %zu callbacks queued, %zu timers "
-                         "armed, %zu descriptor waits",
-                         h->live_greenlets, h->fifo_count, h->heap_len, h->io_waiters);
     h->destroying = 1;
     int rc = gl_destroy(h->greenlet);
     if (rc != GL_OK) {
@@ -313,4 +319,42 @@ int hub_destroy(void)
     cache.hub = NULL;
     free(h);
     return HUB_OK;
+}
+
+int hub_destroy(void)
+{
+    hub__hub *h = hub__get(0);
+    if (!h)
+        return HUB_OK;
+    if (gl_current() == h->greenlet)
+        return hub__fail(HUB_EBLOCKING, NULL, "hub_destroy: called by the hub itself");
+    if (h->live_greenlets || h->fifo_count || h->heap_len || h->io_waiters)
+        return hub__fail(HUB_EBUSY, NULL,
+                         "hub_destroy: %zu greenlets alive, %zu callbacks queued, %zu timers "
+                         "armed, %zu descriptor waits",
+                         h->live_greenlets, h->fifo_count, h->heap_len, h->io_waiters);
+    return teardown(h);
+}
+
+/* The thread exits and its hub is still there (no hub_destroy()): the greenlets the hub
+ * still runs are killed, as hub_kill() would, and given HUB_EXIT_GRACE seconds to end
+ * (their cleanup may wait); then the hub and its loop go, whatever is left. */
+static void at_thread_exit(void *arg)
+{
+    (void)arg;
+    hub__hub *h = hub__get(0);
+    if (!h || gl_current() == h->greenlet)
+        return; /* no hub; or the thread exits from inside it: nothing can run any more */
+    double end = hub_now() + HUB_EXIT_GRACE;
+    for (double left = HUB_EXIT_GRACE; h->live_head && left > 0; left = end - hub_now()) {
+        hub_greenlet *g = h->live_head, *next;
+        for (; g; g = next) {
+            next = g->live_next; /* an unstarted one leaves the list at once */
+            hub_kill_nowait(g);
+        }
+        int rc = h->live_head ? hub_join(h->live_head, left) : HUB_OK;
+        if (rc != HUB_OK && rc != HUB_ETIMEOUT)
+            break; /* HUB_ELOOPEXIT: what is left waits for what will never come */
+    }
+    teardown(h);
 }

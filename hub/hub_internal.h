@@ -154,6 +154,7 @@ struct hub_greenlet {
     hub__cb kill;             /* queued by kill */
     hub__waitq joiners;
     hub_timeout *timeouts;    /* started by it and not cancelled */
+    hub_greenlet *live_prev, *live_next; /* in the hub's live list until dead */
 };
 
 void hub__greenlet_unref(hub_greenlet *g);
@@ -207,7 +208,8 @@ struct hub__hub {
     size_t ios_cap;
     size_t io_waiters;        /* greenlets waiting on descriptors */
     hub_greenlet *dying;      /* set by a hub greenlet right before its function ends */
-    size_t live_greenlets;    /* spawned and not dead */
+    hub_greenlet *live_head, *live_tail; /* spawned and not dead, in spawn order */
+    size_t live_greenlets;
     int destroying;
     hub__waiter *free_waiters;
 };

@@ -113,8 +113,16 @@ double hub_now(void);
 
 /* Destroy this thread's hub and its loop, so that leak checkers see nothing. Only when
  * nothing is left to run or wait (HUB_EBUSY otherwise, with the count in the message);
- * not from the hub itself. A later call into the API creates a new hub. */
+ * not from the hub itself. A later call into the API creates a new hub.
+ * A thread that exits without it loses nothing either: at its exit, the greenlets its
+ * hub still runs are killed (GL_EEXIT, as hub_kill(): their cleanup runs) and given
+ * HUB_EXIT_GRACE seconds to end, then the hub and its loop are destroyed; a greenlet
+ * that still waits then (it caught GL_EEXIT) is abandoned, never resumed. (The
+ * process's initial thread ends with exit(), which frees everything anyway.) */
 int hub_destroy(void);
+
+/* Seconds a thread's exit gives the greenlets its hub kills (see hub_destroy()). */
+#define HUB_EXIT_GRACE 1.0
 
 /* ---- hub greenlets --------------------------------------------------------------------- */
 
