@@ -3,6 +3,14 @@
 #define HUB_CASES_H
 
 #include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #ifndef __has_feature
 #define __has_feature(x) 0
@@ -27,6 +35,50 @@ static inline int hub_cases_open_fds(void)
             n++;
     closedir(d);
     return n - 1;
+}
+
+/* From now on, this process can create no thread: clone() with CLONE_THREAD fails
+ * with EAGAIN (as when a thread limit is reached), clone3() with ENOSYS (so that the C
+ * library falls back to clone()). A seccomp filter, so only for the case's own forked
+ * process. 0, or -1 with errno (e.g. where seccomp is not available). */
+static inline int hub_cases_refuse_threads(void)
+{
+#if defined(__x86_64__)
+    const unsigned arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+    const unsigned arch = AUDIT_ARCH_AARCH64;
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+#ifndef __NR_clone3
+#define __NR_clone3 435
+#endif
+#ifndef CLONE_THREAD
+#define CLONE_THREAD 0x00010000 /* <sched.h> has it only with _GNU_SOURCE */
+#endif
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof code / sizeof code[0]), code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -1;
+    /* Every thread of the process (TSYNC): on a port whose greenlets run on threads of
+     * their own, the hub's thread is the one that starts the next. */
+    return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0
+               ? -1
+               : 0;
 }
 
 #endif /* HUB_CASES_H */

@@ -7,6 +7,7 @@
 static void *greenlet_main(void *arg)
 {
     hub_greenlet *g = arg;
+    g->started = 1;
     void *result = g->fn(g->arg);
     /* Nothing runs between here and the switch that hands `result` (or the error the
      * function raised) to the hub: hub__after_switch() records it for g. */
@@ -23,9 +24,14 @@ void hub__greenlet_unref(hub_greenlet *g)
 static void start(hub__hub *h, hub__cb *cb)
 {
     hub_greenlet *g = hub__container_of(cb, hub_greenlet, start);
-    g->started = 1;
     void *value;
     int rc = gl_switch(g->gl, g, &value);
+    /* The switch that starts it can fail before its function runs: refused (no OS thread
+     * for it on the threads port, no memory to save a stack on stackcopy: it stays
+     * unstarted), or ended by an error on the way in (a failing trace function). Either
+     * way it failed, with that error: its joiners must hear of it. */
+    if (rc != GL_OK && !h->dying && !gl_active(g->gl))
+        h->dying = g;
     hub__after_switch(h, rc, value);
 }
 
