@@ -338,6 +338,46 @@ CASE(hub, descriptor_number_reused_after_hub_close_can_be_waited_on)
     CHECK_LOG("recv:new");
 }
 
+/* A plain close(2) instead of hub_close(): the hub still has a record of the number,
+ * and the loop's registration went with the file. A wait on the next file to get that
+ * number must see it. */
+static void close_plainly_and_reuse_the_number(void)
+{
+    int first = sv[0];
+    CHECK_OK(hub_send_all(sv[1], "a", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_wait_read(sv[0], HUB_FOREVER)); /* a completed wait: the loop watched it */
+    CHECK_INT(close(sv[0]), 0);
+    CHECK_INT(close(sv[1]), 0);
+    make_pair();
+    CHECK_INT(sv[0], first); /* the lowest free number comes back */
+}
+
+CASE(hub, wait_on_a_number_reused_after_a_plain_close_sees_the_new_descriptor)
+{
+    hub_greenlet *g;
+    make_pair();
+    close_plainly_and_reuse_the_number();
+    CHECK_OK(hub_spawn(&g, reader, NULL));
+    CHECK_OK(hub_sleep(0)); /* it waits on the new descriptor... */
+    CHECK_OK(hub_send_all(sv[1], "new", 3, HUB_FOREVER, NULL)); /* ...which gets data */
+    CHECK_OK(hub_join(g, 5.0)); /* it timed out before */
+    CHECK_LOG("recv:new");
+    close_plainly_and_reuse_the_number();
+    CHECK_OK(hub_send_all(sv[1], "b", 1, HUB_FOREVER, NULL)); /* data before the wait */
+    CHECK_OK(hub_wait_read(sv[0], 5.0));
+    /* A regular file is always ready; a socket that gets its number is not. */
+    CHECK_INT(close(sv[0]), 0);
+    CHECK_INT(close(sv[1]), 0);
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    int file_fd = fileno(f);
+    CHECK_OK(hub_wait_read(file_fd, HUB_FOREVER));
+    fclose(f);
+    make_pair();
+    CHECK(sv[0] == file_fd || sv[1] == file_fd);
+    CHECK_INT(hub_wait_read(file_fd, 0.002), HUB_ETIMEOUT); /* nothing to read yet */
+}
+
 /* Reads twice; after the first read it sets the event (arg) and sleeps, so that the
  * peer acts while it does not wait: its second hub_recv finds what came meanwhile. */
 static void *recv_twice(void *arg)

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "hub.h"
 #include "loop.h"
 
@@ -179,6 +180,8 @@ void hub__timeouts_orphan(hub_greenlet *g);
 typedef struct hub__io {
     hub__hub *hub;
     int fd;
+    dev_t dev;                /* the file it named when the record was made */
+    ino_t ino;
     int events;               /* HUB__READ | HUB__WRITE the backend watches */
     int always_ready;         /* a regular file: poll would refuse it */
     int recv_waited;          /* hub_recv's last call had to wait: wait before reading */
@@ -189,8 +192,8 @@ typedef struct hub__io {
 /* The hub's record of `fd`, if it has one (dropped by hub_close). */
 hub__io *hub__io_find(hub__hub *h, int fd);
 
-/* hub_wait_read/write; known_open: the caller's own syscall on fd just said EAGAIN. */
-int hub__wait_fd(int fd, int events, double timeout, int known_open, const char *what);
+/* hub_wait_read/write, for `events` (HUB__READ or HUB__WRITE). */
+int hub__wait_fd(int fd, int events, double timeout, const char *what);
 
 /* ---- the hub ---------------------------------------------------------------------------- */
 

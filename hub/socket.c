@@ -87,7 +87,7 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_accept(%d)", listen_fd);
-        int rc = hub__wait_fd(listen_fd, HUB__READ, left(end), 1, "hub_accept");
+        int rc = hub__wait_fd(listen_fd, HUB__READ, left(end), "hub_accept");
         if (rc != HUB_OK)
             return rc;
     }
@@ -147,7 +147,7 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
     hub__io *io = hub__io_find(h, fd);
     int waited = 0;
     if (io && io->recv_waited && timeout != 0) {
-        int rc = hub__wait_fd(fd, HUB__READ, left(end), 1, "hub_recv");
+        int rc = hub__wait_fd(fd, HUB__READ, left(end), "hub_recv");
         if (rc != HUB_OK)
             return rc;
         waited = 1;
@@ -165,7 +165,7 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_recv(%d)", fd);
-        int rc = hub__wait_fd(fd, HUB__READ, left(end), 1, "hub_recv");
+        int rc = hub__wait_fd(fd, HUB__READ, left(end), "hub_recv");
         if (rc != HUB_OK)
             return rc;
         waited = 1;
@@ -192,7 +192,7 @@ int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *se
             continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_send_all(%d)", fd);
-        int rc = hub__wait_fd(fd, HUB__WRITE, left(end), 1, "hub_send_all");
+        int rc = hub__wait_fd(fd, HUB__WRITE, left(end), "hub_send_all");
         if (rc != HUB_OK)
             return rc;
     }

@@ -314,10 +314,13 @@ int hub_lock_release(hub_lock *l);
  * Waits on a file descriptor. One greenlet at a time may wait for reading, and one
  * for writing, on a given descriptor (HUB_EBUSY otherwise). A negative fd is GL_EINVAL,
  * a descriptor that is not open HUB_ESYS (hub_errno() == EBADF). Regular files are
- * always ready. Close descriptors the hub may be watching with hub_close(), not
- * close(): it wakes their waiters with HUB_ECLOSED and tells the loop first. (libev
- * aborts, by an assertion, if a descriptor it is about to watch was closed behind its
- * back, or is the loop's own epoll descriptor; libuv reports the latter as HUB_ESYS.)
+ * always ready. A descriptor nobody waits on may be closed with plain close(2): a later
+ * wait on its number, once reused, watches the new file (the hub checks, with one
+ * fstat(2) per wait that finds nobody waiting on the descriptor). One that greenlets
+ * wait on must be closed with hub_close(): it wakes them with HUB_ECLOSED and tells the
+ * loop first (libev aborts, by an assertion, on a watched descriptor that was closed
+ * behind its back, or on the loop's own epoll descriptor; libuv reports the latter as
+ * HUB_ESYS).
  */
 /* Wait until `fd` is readable (hub_wait_read) or writable (hub_wait_write):
  * HUB_OK, HUB_ETIMEOUT (timeout 0: poll once), HUB_ECLOSED, HUB_EBUSY, HUB_ESYS. */
