@@ -9,6 +9,7 @@ struct hub_event {
     hub__hub *hub;
     int flag;
     hub__waitq waiters;
+    hub__waitq notified; /* woken by a set, and not yet run: the pass in progress */
 };
 
 struct hub_async_result {
@@ -59,6 +60,9 @@ int hub_event_free(hub_event *e)
     if (e->waiters.count)
         return hub__fail(HUB_EBUSY, NULL, "hub_event_free: %zu greenlets wait on it",
                          e->waiters.count);
+    hub__waiter *w;
+    while ((w = hub__waitq_first(&e->notified)))
+        hub__waitq_remove(&e->notified, w); /* their wake-ups stay queued */
     free(e);
     return HUB_OK;
 }
@@ -71,7 +75,13 @@ int hub_event_set(hub_event *e)
     if (!h)
         return gl_last_error()->code;
     e->flag = 1;
-    wake_all(h, &e->waiters);
+    /* As gevent's notification pass: the woken stay in `notified` until they run, so
+     * that a greenlet waiting meanwhile runs after them. */
+    hub__waiter *w;
+    while ((w = hub__waitq_first(&e->waiters))) {
+        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waitq_push(&e->notified, w);
+    }
     return HUB_OK;
 }
 
@@ -92,8 +102,13 @@ int hub_event_wait(hub_event *e, double timeout)
     hub__hub *h = hub__for(e->hub, "hub_event_wait");
     if (!h)
         return gl_last_error()->code;
-    if (e->flag)
+    if (e->flag) {
+        /* Set, and the greenlets it woke have not all run: gevent runs this one after
+         * them, in the same pass (test_wait_while_notifying), not before. */
+        if (e->notified.count)
+            return hub__wait(h, &e->notified, 0, HUB_OK, NULL, NULL);
         return HUB_OK;
+    }
     return wait_on(h, &e->waiters, timeout, "hub_event_wait");
 }
 

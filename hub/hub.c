@@ -174,6 +174,21 @@ void hub__cb_queue(hub__hub *h, hub__cb *cb)
     h->fifo_count++;
 }
 
+void hub__cb_queue_after(hub__hub *h, hub__cb *after, hub__cb *cb)
+{
+    if (!after || !after->prev) {
+        hub__cb_queue(h, cb);
+        return;
+    }
+    if (cb->prev)
+        return;
+    cb->prev = after;
+    cb->next = after->next;
+    after->next->prev = cb;
+    after->next = cb;
+    h->fifo_count++;
+}
+
 void hub__cb_cancel(hub__hub *h, hub__cb *cb)
 {
     if (!cb->prev)

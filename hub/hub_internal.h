@@ -29,6 +29,8 @@ struct hub__cb {
 };
 
 void hub__cb_queue(hub__hub *h, hub__cb *cb);  /* at the tail; no-op if queued */
+/* Right after `after` if that is queued, else at the tail; no-op if cb is queued. */
+void hub__cb_queue_after(hub__hub *h, hub__cb *after, hub__cb *cb);
 void hub__cb_cancel(hub__hub *h, hub__cb *cb); /* no-op if not queued */
 static inline int hub__cb_queued(const hub__cb *cb) { return cb->prev != NULL; }
 
@@ -90,6 +92,9 @@ void hub__waiter_free(hub__hub *h, hub__waiter *w);
  * for HUB_OK, a throw of `code` otherwise). Later resolutions are ignored. */
 void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, const char *fmt,
                          ...) __attribute__((format(printf, 5, 6)));
+/* Wake w with HUB_OK, its resume queued behind those of the waiters in q, which w then
+ * joins: q is a pass of wake-ups in progress (an Event's), and w runs at its end. */
+void hub__waiter_resolve_behind(hub__hub *h, hub__waiter *w, hub__waitq *q);
 
 /* Switch to the hub until w is resumed (hub__wait's last step): HUB_OK when resolved
  * with HUB_OK; otherwise the error thrown into the caller, or HUB_EINVALIDSWITCH;
@@ -98,7 +103,9 @@ int hub__block(hub__hub *h, hub__waiter *w);
 
 /* The one way a greenlet blocks in the hub. A waiter carrying *value (if `value`) joins
  * q (if not NULL); its own timeout resolves it with `timeout_code` after `timeout`
- * seconds (negative: never; 0: at once, its resume at the FIFO's tail, as sleep(0));
+ * seconds (negative: never; 0: at once with HUB_OK, its resume at the FIFO's tail as
+ * sleep(0)'s, or with a q, behind the wake-ups of q's waiters: see
+ * hub__waiter_resolve_behind());
  * the caller switches to the hub until the waiter is resumed; the waiter is freed.
  * Returns HUB_OK when resolved with HUB_OK (*value = what it was handed), or the error
  * that woke it instead (its own timeout, a kill, HUB_EINVALIDSWITCH, ...). *granted
@@ -118,11 +125,14 @@ static inline int hub__wait(hub__hub *h, hub__waitq *q, double timeout, int time
     }
     if (value)
         w->value = *value;
-    if (q)
-        hub__waitq_push(q, w);
     int rc = HUB_OK;
-    if (timeout == 0) {
-        hub__waiter_resolve(h, w, timeout_code, NULL, NULL); /* the FIFO's tail */
+    if (timeout == 0 && q) {
+        hub__waiter_resolve_behind(h, w, q);
+    } else if (q) {
+        hub__waitq_push(q, w);
+    }
+    if (timeout == 0 && !q) {
+        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL); /* the FIFO's tail */
     } else if (timeout > 0) {
         w->timeout_code = timeout_code;
         w->timeout_seconds = timeout;

@@ -118,6 +118,15 @@ void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, con
     hub__cb_queue(h, &w->resume);
 }
 
+void hub__waiter_resolve_behind(hub__hub *h, hub__waiter *w, hub__waitq *q)
+{
+    hub__waiter *last = q->tail;
+    w->state = HUB__RESOLVED;
+    w->code = HUB_OK;
+    hub__waitq_push(q, w);
+    hub__cb_queue_after(h, last ? &last->resume : NULL, &w->resume);
+}
+
 int hub__block(hub__hub *h, hub__waiter *w)
 {
     if (w->greenlet == h->greenlet)

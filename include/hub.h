@@ -244,8 +244,10 @@ int hub_event_set(hub_event *e);
 int hub_event_clear(hub_event *e);
 /* 1 if the flag is set (0 for NULL). */
 int hub_event_is_set(const hub_event *e);
-/* HUB_OK at once if set; else wait until set (HUB_OK even if cleared again before the
- * waiter ran) or HUB_ETIMEOUT. */
+/* HUB_OK at once if set (without yielding), except while greenlets woken by the set
+ * have not all run: the caller then runs right after them, as gevent's
+ * test_wait_while_notifying asks. Not set: wait until it is (HUB_OK even if cleared
+ * again before the waiter ran) or HUB_ETIMEOUT. */
 int hub_event_wait(hub_event *e, double timeout);
 
 typedef struct hub_async_result hub_async_result;
