@@ -1,9 +1,11 @@
 /* Hub scheduling: spawn order, sleep, join, kill, timeouts, the blocked-forever error.
  * Order is asserted, never durations: delays only need to be ordered. Data shared
  * between greenlets is static (a stack-copying port moves suspended stacks). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "greenlet.h"
 #include "hub.h"
@@ -785,4 +787,86 @@ CASE(hub, greenlets_that_run_out_of_resources_fail_instead_of_being_lost)
     CHECK(ended > 0);
     fprintf(stderr, "%d spawned (then: %s), %d ran, %d failed to start\n", n,
             hub_strerror(spawn_rc), ended, failed);
+}
+
+/* ---- NaN and infinite durations ---------------------------------------------------- */
+
+/* NaN compares false to everything: left unchecked it passed for a positive duration
+ * (hub_sleep(NAN) returned at once with HUB_OK) or for "poll once" (socket calls). */
+CASE(hub, nan_durations_and_timeouts_are_refused_with_einval)
+{
+    const double nan = NAN;
+    hub_greenlet *g;
+    hub_event *e;
+    hub_async_result *r;
+    hub_queue *q;
+    hub_semaphore *s;
+    hub_timeout *t;
+    int sv[2], lfd, fd;
+    size_t n;
+    char c;
+    CHECK_OK(hub_spawn(&g, log_name, "ran"));
+    CHECK_INT(hub_sleep(nan), GL_EINVAL);
+    CHECK(strstr(gl_last_error()->message, "nan") != NULL);
+    CHECK_LOG(""); /* it did not yield */
+    CHECK_INT(hub_spawn_later(NULL, nan, log_name, "later"), GL_EINVAL);
+    CHECK_INT(hub_timeout_start(&t, nan), GL_EINVAL);
+    CHECK_PTR(t, NULL);
+    CHECK_INT(hub_join(g, nan), GL_EINVAL);
+    CHECK(strstr(gl_last_error()->message, "NaN") != NULL);
+    CHECK_INT(hub_joinall(&g, 1, nan), GL_EINVAL);
+    CHECK_INT(hub_get(g, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_event_new(&e));
+    CHECK_OK(hub_event_set(e));
+    CHECK_INT(hub_event_wait(e, nan), GL_EINVAL); /* even when it would not wait */
+    CHECK_OK(hub_async_result_new(&r));
+    CHECK_INT(hub_async_result_get(r, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_queue_new(&q, 1));
+    CHECK_INT(hub_queue_put(q, "x", nan), GL_EINVAL);
+    CHECK_INT(hub_queue_size(q), 0);
+    CHECK_INT(hub_queue_get(q, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_semaphore_new(&s, 1, 0));
+    CHECK_INT(hub_semaphore_acquire(s, nan), GL_EINVAL);
+    CHECK_INT(hub_semaphore_value(s), 1);
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    CHECK_INT(hub_wait_read(sv[0], nan), GL_EINVAL);
+    CHECK_INT(hub_wait_write(sv[0], nan), GL_EINVAL);
+    CHECK_INT(hub_recv(sv[0], &c, 1, nan, &n), GL_EINVAL);
+    CHECK_INT(hub_send_all(sv[0], "x", 1, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_tcp_listen(NULL, 0, 1, &lfd));
+    CHECK_INT(hub_accept(lfd, nan, &fd), GL_EINVAL);
+    CHECK_INT(hub_tcp_connect(NULL, (uint16_t)hub_socket_port(lfd), nan, &fd), GL_EINVAL);
+    CHECK_INT(hub_kill(g, nan), GL_EINVAL);
+    CHECK(!hub_greenlet_dead(g)); /* nothing happened */
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_LOG("ran");
+}
+
+static void *sleep_forever(void *arg)
+{
+    (void)arg;
+    int rc = hub_sleep(INFINITY);
+    LOG("woke:%s", hub_strerror(rc));
+    return rc == HUB_OK ? NULL : gl_reraise();
+}
+
+/* +infinity is no limit: no timer is armed, so waiting for what cannot come is the
+ * blocked-forever error at once (not a wait of a year, which a clamped timer made). */
+CASE(hub, infinite_timeouts_and_sleeps_have_no_limit)
+{
+    hub_event *e;
+    hub_timeout *t;
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&e));
+    CHECK_INT(hub_event_wait(e, INFINITY), HUB_ELOOPEXIT);
+    CHECK_INT(hub_sleep(INFINITY), HUB_ELOOPEXIT);
+    CHECK_OK(hub_timeout_start(&t, INFINITY)); /* never fires */
+    CHECK_OK(hub_sleep(0.002));
+    CHECK_OK(hub_timeout_cancel(t));
+    CHECK_OK(hub_spawn(&g, sleep_forever, NULL));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_kill(g, HUB_FOREVER)); /* the way out of an endless sleep */
+    CHECK_LOG("woke:GreenletExit");
+    CHECK_INT(hub_spawn_later(NULL, INFINITY, log_name, "never"), GL_EINVAL);
+    CHECK_INT(hub_spawn_later(NULL, -1, log_name, "never"), GL_EINVAL);
 }

@@ -97,6 +97,8 @@ int hub_event_is_set(const hub_event *e) { return e && e->flag; }
 
 int hub_event_wait(hub_event *e, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_event_wait") != HUB_OK)
+        return GL_EINVAL;
     if (!e)
         return hub__fail(GL_EINVAL, NULL, "hub_event_wait: NULL");
     hub__hub *h = hub__for(e->hub, "hub_event_wait");
@@ -193,6 +195,8 @@ int hub_async_result_ready(const hub_async_result *r) { return r && r->ready; }
 
 int hub_async_result_get(hub_async_result *r, double timeout, void **value)
 {
+    if (hub__check_seconds(timeout, "hub_async_result_get") != HUB_OK)
+        return GL_EINVAL;
     if (value)
         *value = NULL;
     if (!r)

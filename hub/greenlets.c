@@ -99,8 +99,9 @@ int hub_spawn(hub_greenlet **out, gl_run_fn fn, void *arg) { return spawn(out, -
 
 int hub_spawn_later(hub_greenlet **out, double seconds, gl_run_fn fn, void *arg)
 {
-    if (seconds < 0)
-        return hub__fail(GL_EINVAL, NULL, "hub_spawn_later: negative delay %g", seconds);
+    if (!(seconds >= 0) || __builtin_isinf(seconds))
+        return hub__fail(GL_EINVAL, NULL, "hub_spawn_later: the delay %g is not a finite number >= 0",
+                         seconds);
     return spawn(out, seconds, fn, arg);
 }
 
@@ -133,6 +134,8 @@ gl_greenlet *hub_greenlet_gl(const hub_greenlet *g) { return g ? g->gl : NULL; }
 
 int hub_join(hub_greenlet *g, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_join") != HUB_OK)
+        return GL_EINVAL;
     if (!g)
         return hub__fail(GL_EINVAL, NULL, "hub_join: greenlet is NULL");
     hub__hub *h = hub__for(g->hub, "hub_join");
@@ -149,6 +152,8 @@ int hub_join(hub_greenlet *g, double timeout)
 
 int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_joinall") != HUB_OK)
+        return GL_EINVAL;
     if (!gs && n)
         return hub__fail(GL_EINVAL, NULL, "hub_joinall: the array is NULL");
     double end = timeout < 0 ? -1 : hub_now() + timeout;
@@ -226,6 +231,8 @@ int hub_kill_nowait(hub_greenlet *g)
 
 int hub_kill(hub_greenlet *g, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_kill") != HUB_OK)
+        return GL_EINVAL;
     if (g && g->gl && g->gl == gl_current())
         return hub__fail(GL_EEXIT, NULL, "hub_kill: the greenlet killed itself");
     int rc = hub_kill_nowait(g);

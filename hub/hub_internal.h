@@ -103,7 +103,7 @@ int hub__block(hub__hub *h, hub__waiter *w);
 
 /* The one way a greenlet blocks in the hub. A waiter carrying *value (if `value`) joins
  * q (if not NULL); its own timeout resolves it with `timeout_code` after `timeout`
- * seconds (negative: never; 0: at once with HUB_OK, its resume at the FIFO's tail as
+ * seconds (negative or infinite: never; 0: at once with HUB_OK, its resume at the FIFO's tail as
  * sleep(0)'s, or with a q, behind the wake-ups of q's waiters: see
  * hub__waiter_resolve_behind());
  * the caller switches to the hub until the waiter is resumed; the waiter is freed.
@@ -133,7 +133,7 @@ static inline int hub__wait(hub__hub *h, hub__waitq *q, double timeout, int time
     }
     if (timeout == 0 && !q) {
         hub__waiter_resolve(h, w, HUB_OK, NULL, NULL); /* the FIFO's tail */
-    } else if (timeout > 0) {
+    } else if (timeout > 0 && !__builtin_isinf(timeout)) { /* infinite: no limit */
         w->timeout_code = timeout_code;
         w->timeout_seconds = timeout;
         rc = hub__timer_start(h, &w->timer, timeout);
@@ -242,6 +242,15 @@ void *hub__run(void *arg);
 int hub__fail(int code, void *data, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* HUB_ESYS with errno `err`: "<what>: strerror". */
 int hub__fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* GL_EINVAL, recorded, when `seconds` (a duration or timeout given to `what`) is NaN;
+ * else HUB_OK. Every call taking one checks first: NaN compares false to everything,
+ * so it would otherwise pass for "not negative, not zero" and mean anything. */
+static inline int hub__check_seconds(double seconds, const char *what)
+{
+    return __builtin_isnan(seconds) ? hub__fail(GL_EINVAL, NULL, "%s: the duration is NaN", what)
+                                    : HUB_OK;
+}
 
 /* Backends. */
 extern const hub__loop_ops hub__loop_libev;

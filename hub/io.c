@@ -110,6 +110,8 @@ void hub__io_ready(hub__io *io, int events, int err)
 
 int hub__wait_fd(int fd, int events, double timeout, const char *what)
 {
+    if (__builtin_isnan(timeout))
+        return hub__fail(GL_EINVAL, NULL, "%s: the duration is NaN", what);
     if (fd < 0)
         return hub__fail(GL_EINVAL, NULL, "%s: invalid descriptor %d", what, fd);
     hub__hub *h = hub__get(1);

@@ -94,6 +94,8 @@ size_t hub_queue_size(const hub_queue *q) { return q ? q->len : 0; }
 
 int hub_queue_put(hub_queue *q, void *item, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_queue_put") != HUB_OK)
+        return GL_EINVAL;
     if (!q)
         return hub__fail(GL_EINVAL, NULL, "hub_queue_put: NULL");
     hub__hub *h = hub__for(q->hub, "hub_queue_put");
@@ -115,6 +117,8 @@ int hub_queue_put(hub_queue *q, void *item, double timeout)
 
 int hub_queue_get(hub_queue *q, double timeout, void **item)
 {
+    if (hub__check_seconds(timeout, "hub_queue_get") != HUB_OK)
+        return GL_EINVAL;
     if (item)
         *item = NULL;
     if (!q)

@@ -54,6 +54,8 @@ static void give(hub__hub *h, hub_semaphore *s)
 
 int hub_semaphore_acquire(hub_semaphore *s, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_semaphore_acquire") != HUB_OK)
+        return GL_EINVAL;
     if (!s)
         return hub__fail(GL_EINVAL, NULL, "hub_semaphore_acquire: NULL");
     hub__hub *h = hub__for(s->hub, "hub_semaphore_acquire");

@@ -5,8 +5,9 @@
 
 int hub_sleep(double seconds)
 {
-    if (seconds < 0)
-        return hub__fail(GL_EINVAL, NULL, "hub_sleep: negative duration %g", seconds);
+    if (!(seconds >= 0)) /* negative or NaN; +infinity sleeps until woken otherwise */
+        return hub__fail(GL_EINVAL, NULL, "hub_sleep: the duration %g is not a number >= 0",
+                         seconds);
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
@@ -52,6 +53,8 @@ int hub_timeout_start(hub_timeout **out, double seconds)
     if (!out)
         return hub__fail(GL_EINVAL, NULL, "hub_timeout_start: `out` is NULL");
     *out = NULL;
+    if (hub__check_seconds(seconds, "hub_timeout_start") != HUB_OK)
+        return GL_EINVAL;
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
@@ -66,7 +69,7 @@ int hub_timeout_start(hub_timeout **out, double seconds)
     t->seconds = seconds;
     t->timer.fire = due;
     t->raise.fn = raise_now;
-    if (seconds >= 0) {
+    if (seconds >= 0 && !__builtin_isinf(seconds)) { /* else it never fires */
         int rc = hub__timer_start(h, &t->timer, seconds);
         if (rc != HUB_OK) {
             free(t);

@@ -72,6 +72,8 @@ int hub_socket_port(int fd)
 
 int hub_accept(int listen_fd, double timeout, int *fd_out)
 {
+    if (hub__check_seconds(timeout, "hub_accept") != HUB_OK)
+        return GL_EINVAL;
     if (!fd_out)
         return hub__fail(GL_EINVAL, NULL, "hub_accept: `fd_out` is NULL");
     *fd_out = -1;
@@ -95,6 +97,8 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
 
 int hub_tcp_connect(const char *host, uint16_t port, double timeout, int *fd_out)
 {
+    if (hub__check_seconds(timeout, "hub_tcp_connect") != HUB_OK)
+        return GL_EINVAL;
     if (!fd_out)
         return hub__fail(GL_EINVAL, NULL, "hub_tcp_connect: `fd_out` is NULL");
     *fd_out = -1;
@@ -132,6 +136,8 @@ int hub_tcp_connect(const char *host, uint16_t port, double timeout, int *fd_out
 
 int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
 {
+    if (hub__check_seconds(timeout, "hub_recv") != HUB_OK)
+        return GL_EINVAL;
     if (received)
         *received = 0;
     if (!buf && len)
@@ -174,6 +180,8 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
 
 int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *sent)
 {
+    if (hub__check_seconds(timeout, "hub_send_all") != HUB_OK)
+        return GL_EINVAL;
     size_t done = 0;
     if (sent)
         *sent = 0;

@@ -42,8 +42,9 @@
  *   (gl_throw() on the current greenlet), so a trace function sees a throw event.
  *
  * Time
- *   Durations are seconds as double. HUB_FOREVER (any negative value) means no
- *   timeout; 0 means "do not block": fail at once if the call would have to wait.
+ *   Durations are seconds as double. HUB_FOREVER (any negative value) and +infinity
+ *   mean no timeout; 0 means "do not block": fail at once if the call would have to
+ *   wait. NaN is GL_EINVAL everywhere, before anything else happens.
  *
  * Memory and the stack-copying port
  *   Everything the hub keeps while a greenlet is suspended lives on the heap: a
@@ -148,7 +149,8 @@ typedef struct hub_greenlet hub_greenlet;
  * greenlets spawned before it. Does not switch. */
 int hub_spawn(hub_greenlet **out, gl_run_fn fn, void *arg);
 
-/* As hub_spawn(), starting after `seconds` (0: after the callbacks queued now). */
+/* As hub_spawn(), starting after `seconds` (0: after the callbacks queued now; negative,
+ * infinite or NaN: GL_EINVAL). */
 int hub_spawn_later(hub_greenlet **out, double seconds, gl_run_fn fn, void *arg);
 
 /* Give back the caller's reference (once; GL_EINVAL for NULL or a second release
@@ -204,7 +206,9 @@ int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg);
 /* ---- sleeping and timeouts ------------------------------------------------------------ */
 
 /* Let the hub run for `seconds`. 0 yields to every greenlet ready now (round robin);
- * negative is GL_EINVAL. HUB_OK, or an error thrown into the caller meanwhile. */
+ * +infinity sleeps until an error is thrown in (a kill, a hub_timeout; HUB_ELOOPEXIT
+ * when nothing else can run); negative or NaN is GL_EINVAL. HUB_OK, or an error thrown
+ * into the caller meanwhile. */
 int hub_sleep(double seconds);
 
 /*
@@ -216,8 +220,9 @@ int hub_sleep(double seconds);
  *   int rc = do_work();
  *   if (rc == HUB_ETIMEOUT && gl_last_error()->data == t) ... this one fired ...
  *   hub_timeout_cancel(t);
- * Negative seconds never fire. If the greenlet is not waiting when it fires, it gets
- * the error at its next blocking call (the wake-up it already had comes first).
+ * Negative or infinite seconds never fire. If the greenlet is not waiting when it
+ * fires, it gets the error at its next blocking call (the wake-up it already had comes
+ * first).
  * A timeout started by a hub greenlet is disarmed when that greenlet dies; one started
  * by a greenlet of your own must be cancelled before you destroy that greenlet.
  */
