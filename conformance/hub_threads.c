@@ -135,6 +135,8 @@ static void *never_runs(void *arg)
     return NULL;
 }
 
+static void log_at_exit(void *arg) { LOG("%s", (const char *)arg); }
+
 static void *leaves_greenlets_running(void *arg)
 {
     (void)arg;
@@ -143,11 +145,13 @@ static void *leaves_greenlets_running(void *arg)
         rc = hub_sleep(0); /* it starts and sleeps */
     if (rc == HUB_OK)
         rc = hub_spawn(NULL, never_runs, NULL); /* not started when the thread ends */
+    if (rc == HUB_OK)
+        rc = hub_run_callback(NULL, log_at_exit, "callback"); /* nor run */
     LOG("thread-ends");
     return (void *)rc;
 }
 
-CASE(hub, thread_exit_kills_the_greenlets_its_hub_still_runs)
+CASE(hub, thread_exit_runs_what_its_hub_has_queued_and_kills_what_it_still_runs)
 {
     pthread_t t;
     void *rc;
@@ -157,7 +161,7 @@ CASE(hub, thread_exit_kills_the_greenlets_its_hub_still_runs)
     CHECK_INT(pthread_create(&t, NULL, leaves_greenlets_running, NULL), 0);
     CHECK_INT(pthread_join(t, &rc), 0);
     CHECK_INT((intptr_t)rc, HUB_OK);
-    CHECK_LOG("thread-ends cleanup:GreenletExit");
+    CHECK_LOG("thread-ends callback cleanup:GreenletExit");
     close(held_fd[1]);
     CHECK_INT(hub_cases_open_fds(), before);
 }

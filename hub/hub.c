@@ -352,8 +352,9 @@ int hub_destroy(void)
 }
 
 /* The thread exits and its hub is still there (no hub_destroy()): the greenlets the hub
- * still runs are killed, as hub_kill() would, and given HUB_EXIT_GRACE seconds to end
- * (their cleanup may wait); then the hub and its loop go, whatever is left. */
+ * still runs are killed, as hub_kill() would, and the hub runs them and what else is
+ * queued (callbacks) for up to HUB_EXIT_GRACE seconds; then the hub and its loop go,
+ * whatever is left. */
 static void at_thread_exit(void *arg)
 {
     (void)arg;
@@ -361,13 +362,14 @@ static void at_thread_exit(void *arg)
     if (!h || gl_current() == h->greenlet)
         return; /* no hub; or the thread exits from inside it: nothing can run any more */
     double end = hub_now() + HUB_EXIT_GRACE;
-    for (double left = HUB_EXIT_GRACE; h->live_head && left > 0; left = end - hub_now()) {
+    for (double left = HUB_EXIT_GRACE; (h->live_head || h->fifo_count) && left > 0;
+         left = end - hub_now()) {
         hub_greenlet *g = h->live_head, *next;
         for (; g; g = next) {
             next = g->live_next; /* an unstarted one leaves the list at once */
             hub_kill_nowait(g);
         }
-        int rc = h->live_head ? hub_join(h->live_head, left) : HUB_OK;
+        int rc = h->live_head ? hub_join(h->live_head, left) : hub_sleep(0);
         if (rc != HUB_OK && rc != HUB_ETIMEOUT)
             break; /* HUB_ELOOPEXIT: what is left waits for what will never come */
     }

@@ -203,6 +203,28 @@ typedef void (*hub_link_fn)(hub_greenlet *g, void *arg);
  * into queues, spawn, kill without waiting. g stays valid during the call. */
 int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg);
 
+/* ---- callbacks ------------------------------------------------------------------------ */
+
+/*
+ * gevent's loop.run_callback: a function the hub calls on its next pass, from the same
+ * FIFO as spawns and wake-ups (after what is queued now; one queued while the hub runs
+ * its FIFO runs in the same pass, before timers and I/O). It keeps the hub running
+ * until it ran. The function runs in the hub: it must not block (blocking calls return
+ * HUB_EBLOCKING there), but may spawn, set events, put into queues, queue callbacks.
+ */
+typedef struct hub_callback hub_callback;
+typedef void (*hub_callback_fn)(void *arg);
+
+/* Queue fn(arg); does not switch. With `out` (may be NULL), the caller gets a handle:
+ * give it back with hub_callback_cancel(), exactly once, whether or not it ran. */
+int hub_run_callback(hub_callback **out, hub_callback_fn fn, void *arg);
+
+/* 1 while it is queued: not run yet, not cancelled (0 for NULL). */
+int hub_callback_pending(const hub_callback *cb);
+
+/* Stop it if it has not run yet (it never will), and give the handle back. */
+int hub_callback_cancel(hub_callback *cb);
+
 /* ---- sleeping and timeouts ------------------------------------------------------------ */
 
 /* Let the hub run for `seconds`. 0 yields to every greenlet ready now (round robin);
