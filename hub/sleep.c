@@ -103,6 +103,28 @@ int hub_timeout_cancel(hub_timeout *t)
     return HUB_OK;
 }
 
+int hub_with_timeout(double seconds, hub_timed_fn fn, void *arg, int *timed_out)
+{
+    if (timed_out)
+        *timed_out = 0;
+    if (!fn)
+        return hub__fail(GL_EINVAL, NULL, "hub_with_timeout: the function is NULL");
+    hub_timeout *t;
+    int rc = hub_timeout_start(&t, seconds);
+    if (rc != HUB_OK)
+        return rc;
+    rc = fn(arg);
+    int mine = rc == HUB_ETIMEOUT && gl_last_error()->data == t;
+    hub_timeout_cancel(t); /* records no error: fn's stays the last one */
+    if (!mine)
+        return rc;
+    if (timed_out) {
+        *timed_out = 1;
+        return HUB_OK;
+    }
+    return hub__fail(HUB_ETIMEOUT, NULL, "hub_with_timeout: timed out after %g s", seconds);
+}
+
 void hub__timeouts_orphan(hub_greenlet *g)
 {
     while (g->timeouts) {

@@ -257,6 +257,19 @@ int hub_timeout_start(hub_timeout **out, double seconds);
  * GL_EINVAL for NULL. */
 int hub_timeout_cancel(hub_timeout *t);
 
+/* What hub_with_timeout() runs: returns HUB_OK or an error code (passing on what its
+ * blocking calls returned), and hands results back through `arg`. */
+typedef int (*hub_timed_fn)(void *arg);
+
+/* gevent's with_timeout: call fn(arg) in the calling greenlet with a hub_timeout of
+ * `seconds` around it, and return what fn returns. If that timeout fires while fn waits
+ * and fn passes the HUB_ETIMEOUT on, the result is HUB_ETIMEOUT (gl_last_error()->data
+ * NULL) — or, with `timed_out` not NULL, HUB_OK and *timed_out = 1: gevent's
+ * timeout_value, the caller takes its default. A timeout fn catches is fn's business
+ * (its return stands); an enclosing scope's timeout firing inside fn is passed on
+ * unchanged, never taken for this one. */
+int hub_with_timeout(double seconds, hub_timed_fn fn, void *arg, int *timed_out);
+
 /* ---- Event and AsyncResult --------------------------------------------------------------- */
 
 typedef struct hub_event hub_event;
