@@ -95,6 +95,13 @@ int hub_event_clear(hub_event *e)
 
 int hub_event_is_set(const hub_event *e) { return e && e->flag; }
 
+hub__waitq *hub__event_links(hub_event *e, hub__hub **owner, int *ready)
+{
+    *owner = e->hub;
+    *ready = e->flag;
+    return &e->waiters;
+}
+
 int hub_event_wait(hub_event *e, double timeout)
 {
     if (hub__check_seconds(timeout, "hub_event_wait") != HUB_OK)
@@ -192,6 +199,13 @@ int hub_async_result_set_error(hub_async_result *r, int code, void *data, const 
 }
 
 int hub_async_result_ready(const hub_async_result *r) { return r && r->ready; }
+
+hub__waitq *hub__async_result_links(hub_async_result *r, hub__hub **owner, int *ready)
+{
+    *owner = r->hub;
+    *ready = r->ready;
+    return &r->waiters;
+}
 
 int hub_async_result_get(hub_async_result *r, double timeout, void **value)
 {

@@ -171,6 +171,16 @@ int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout)
     return HUB_OK;
 }
 
+static void run_link(hub__hub *h, hub__waiter *w)
+{
+    hub_link_fn fn = w->link_fn;
+    hub_greenlet *g = w->ctx;
+    void *arg = w->arg;
+    hub__waiter_free(h, w);
+    fn(g, arg); /* in the hub: it cannot block */
+    hub__greenlet_unref(g);
+}
+
 int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg)
 {
     if (!g || !fn)
@@ -181,9 +191,10 @@ int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg)
     hub__waiter *w = hub__waiter_new(h);
     if (!w)
         return GL_ENOMEM;
+    w->notify = run_link;
     w->link_fn = fn;
-    w->link_g = g;
-    w->link_arg = arg;
+    w->ctx = g;
+    w->arg = arg;
     g->refs++; /* until the link has run */
     if (g->dead)
         hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);

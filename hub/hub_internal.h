@@ -57,6 +57,9 @@ int64_t hub__timers_next(const hub__hub *h);
 /* ---- waiters: one blocked call of one greenlet --------------------------------------- */
 
 typedef struct hub__waiter hub__waiter;
+/* A waiter that stands for a link, not a greenlet: called from the FIFO once it is
+ * resolved, instead of a switch; it frees w. */
+typedef void (*hub__notify_fn)(hub__hub *h, hub__waiter *w);
 typedef struct hub__waitq {
     hub__waiter *head, *tail;
     size_t count;
@@ -74,10 +77,12 @@ struct hub__waiter {
     hub__timer timer;        /* its own timeout, if any */
     int timeout_code;        /* the code its own timeout resolves it with */
     double timeout_seconds;
-    hub__cb resume;          /* switches (or throws) into `greenlet` */
-    hub_link_fn link_fn;     /* instead, a link: calls link_fn(link_g, link_arg) */
-    hub_greenlet *link_g;
-    void *link_arg;
+    hub__cb resume;          /* switches (or throws) into `greenlet`, or calls notify */
+    hub__notify_fn notify;   /* a link (hub_greenlet_link, hub_iwait): what resume calls */
+    void *ctx;               /* the link's: the linked greenlet, the iterator */
+    void *arg;               /* hub_greenlet_link's arg */
+    hub_link_fn link_fn;     /* hub_greenlet_link's fn */
+    size_t index;            /* hub_iwait's: which object */
     char message[96];        /* for an error resolution */
 };
 
@@ -169,6 +174,10 @@ struct hub_greenlet {
 };
 
 void hub__greenlet_unref(hub_greenlet *g);
+
+/* For hub_iwait: the queue a link on the object joins; *ready: it is ready now. */
+hub__waitq *hub__event_links(hub_event *e, hub__hub **owner, int *ready);
+hub__waitq *hub__async_result_links(hub_async_result *r, hub__hub **owner, int *ready);
 
 /* ---- timeouts ------------------------------------------------------------------------- */
 

@@ -39,13 +39,8 @@ static void resume(hub__hub *h, hub__cb *cb)
     hub__waiter *w = hub__container_of(cb, hub__waiter, resume);
     void *value;
     int rc;
-    if (w->link_fn) {
-        hub_link_fn fn = w->link_fn;
-        hub_greenlet *g = w->link_g;
-        void *arg = w->link_arg;
-        hub__waiter_free(h, w);
-        fn(g, arg); /* in the hub: it cannot block */
-        hub__greenlet_unref(g);
+    if (w->notify) {
+        w->notify(h, w);
         return;
     }
     /* The waiter itself is the value: anything else arriving there is a foreign switch.
@@ -84,7 +79,7 @@ hub__waiter *hub__waiter_new(hub__hub *h)
     w->timer.fire = timed_out;
     w->resume.prev = w->resume.next = NULL;
     w->resume.fn = resume;
-    w->link_fn = NULL;
+    w->notify = NULL;
     w->message[0] = 0;
     return w;
 }

@@ -83,7 +83,8 @@ enum {
     HUB_ESYS = 48,           /* an OS call failed: errno in hub_errno() */
     HUB_ELOOP = 49,          /* unknown loop backend, or it failed to start */
     HUB_ERELEASE = 50,       /* semaphore/lock released more times than acquired */
-    HUB_EALREADY = 51        /* an AsyncResult was already set */
+    HUB_EALREADY = 51,       /* an AsyncResult was already set */
+    HUB_EDONE = 52           /* nothing left: every object of a hub_iwait was returned */
 };
 
 /* No timeout. */
@@ -306,6 +307,76 @@ int hub_async_result_ready(const hub_async_result *r);
 /* Wait for it: HUB_OK with *value, the stored error (gl_last_error() has its message
  * and data), or HUB_ETIMEOUT. */
 int hub_async_result_get(hub_async_result *r, double timeout, void **value);
+
+/* ---- waiting for the first of several ---------------------------------------------------- */
+
+/*
+ * gevent's wait() and iwait(): wait for objects to become ready, and learn which did, in
+ * the order they did. Ready means: a greenlet is dead (whatever its outcome), an Event
+ * is set, an AsyncResult has its value or error. Waiting takes nothing: the Event stays
+ * set, the result stays for its other readers. An object is described by a
+ * hub_waitable, made with the functions below; it must stay valid while waited for
+ * (until hub_wait returns, until hub_iwait_free).
+ */
+typedef enum {
+    HUB_WAIT_GREENLET = 1,
+    HUB_WAIT_EVENT = 2,
+    HUB_WAIT_ASYNC_RESULT = 3
+} hub_waitable_kind;
+
+typedef struct hub_waitable {
+    hub_waitable_kind kind;
+    union {
+        hub_greenlet *greenlet;
+        hub_event *event;
+        hub_async_result *result;
+    } u;
+} hub_waitable;
+
+static inline hub_waitable hub_waitable_greenlet(hub_greenlet *g)
+{
+    hub_waitable w;
+    w.kind = HUB_WAIT_GREENLET;
+    w.u.greenlet = g;
+    return w;
+}
+static inline hub_waitable hub_waitable_event(hub_event *e)
+{
+    hub_waitable w;
+    w.kind = HUB_WAIT_EVENT;
+    w.u.event = e;
+    return w;
+}
+static inline hub_waitable hub_waitable_async_result(hub_async_result *r)
+{
+    hub_waitable w;
+    w.kind = HUB_WAIT_ASYNC_RESULT;
+    w.u.result = r;
+    return w;
+}
+
+/* An iterator over n objects as they become ready (gevent's iwait). `timeout` bounds
+ * the whole iteration, from this call. Objects ready already come first, in array
+ * order; a duplicate is returned once per occurrence. GL_EINVAL for a NULL or unknown
+ * object, GL_ETHREAD for one of another thread's hub; nothing is linked then. */
+typedef struct hub_iwait hub_iwait;
+int hub_iwait_new(hub_iwait **out, const hub_waitable *objects, size_t n, double timeout);
+
+/* The index (into the array given to hub_iwait_new) of the next object to be ready,
+ * waiting for it: HUB_OK; HUB_ETIMEOUT once the iteration's timeout passed; HUB_EDONE
+ * once every object was returned; or an error thrown into the caller. */
+int hub_iwait_next(hub_iwait *it, size_t *index);
+
+/* Stop waiting for the objects not returned yet (their links go) and free. */
+int hub_iwait_free(hub_iwait *it);
+
+/* gevent's wait(objects, timeout, count): wait until `count` of the n objects are ready
+ * (0, or more than n: all of them), or `timeout` passes. ready[] (room for that many
+ * indexes) receives the indexes of the ready ones in the order they became ready, and
+ * *nready their number, whatever the outcome: HUB_OK (count reached), HUB_ETIMEOUT, or
+ * an error thrown into the caller. n == 0 is HUB_OK at once. */
+int hub_wait(const hub_waitable *objects, size_t n, size_t count, double timeout, size_t *ready,
+             size_t *nready);
 
 /* ---- Queue ------------------------------------------------------------------------------- */
 
