@@ -467,6 +467,67 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received);
  * *sent (if not NULL) says how many went out. */
 int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *sent);
 
+/* ---- a stream server (gevent's StreamServer) --------------------------------------------- */
+
+/*
+ * A listener, and a greenlet per connection running your handler. When accept() fails
+ * for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays in the
+ * backlog, the listener stays readable), the server does not retry at once, which
+ * would spin: as gevent's StreamServer, it stops accepting for a delay that starts at
+ * HUB_SERVER_MIN_DELAY and doubles with each failure up to HUB_SERVER_MAX_DELAY, and a
+ * successful accept resets it; connections already accepted are served meanwhile. An
+ * accept error that says the listener is unusable (EBADF, EINVAL, ENOTSOCK, or it was
+ * closed) ends serving with that error. Stopping closes the listener, waits for the
+ * handlers up to a timeout, then kills those left (gevent's stop() with a Pool).
+ */
+typedef struct hub_server hub_server;
+
+/* Serves one connection, in a greenlet of its own; `fd` is non-blocking, with
+ * TCP_NODELAY. The server closes it (hub_close) once the greenlet is dead, however it
+ * ended: do not close it yourself. Return a value, or fail (gl_raise): the failure is
+ * reported, the server goes on. Killed by a stop, it sees GL_EEXIT in its blocking
+ * call: pass it on. */
+typedef void *(*hub_handler_fn)(int fd, void *arg);
+
+#define HUB_SERVER_MIN_DELAY 0.01  /* seconds: the first back-off after a failed accept */
+#define HUB_SERVER_MAX_DELAY 1.0   /* the longest */
+#define HUB_SERVER_KILL_GRACE 1.0  /* how long a stop waits for the handlers it killed */
+
+/* A server over `listen_fd` (listening and non-blocking: hub_tcp_listen() makes one),
+ * which it owns from now on (closed by hub_server_stop or hub_server_free). Does not
+ * start. */
+int hub_server_new(hub_server **out, int listen_fd, hub_handler_fn handle, void *arg);
+
+/* gevent's min_delay / max_delay: 0 < min <= max, finite. */
+int hub_server_set_delays(hub_server *s, double min_delay, double max_delay);
+
+/* Start accepting, in a greenlet of the hub; returns at once. HUB_EBUSY if started. */
+int hub_server_start(hub_server *s);
+
+/* Start if needed, then wait until serving ends: HUB_OK after hub_server_stop() (from
+ * another greenlet), or the accept error that ended it. */
+int hub_server_serve_forever(hub_server *s);
+
+/* Stop accepting, close the listener, wait up to `timeout` (negative: no limit) for the
+ * handlers to end, then kill those left (GL_EEXIT) and wait HUB_SERVER_KILL_GRACE for
+ * them. From a handler, it does not wait for that handler. HUB_OK, HUB_ETIMEOUT if
+ * killed handlers still run after the grace, or an error thrown into the caller (call
+ * it again). */
+int hub_server_stop(hub_server *s, double timeout);
+
+/* Free a server that is stopped (or never started) and whose handlers are all gone:
+ * HUB_EBUSY otherwise. */
+int hub_server_free(hub_server *s);
+
+typedef struct hub_server_stats {
+    uint64_t accepted;      /* connections accepted */
+    uint64_t accept_errors; /* accept() calls that failed for want of resources */
+    size_t active;          /* handler greenlets not yet over */
+    double delay;           /* the back-off under way now (0: accepting) */
+} hub_server_stats;
+
+int hub_server_get_stats(const hub_server *s, hub_server_stats *out);
+
 #ifdef __cplusplus
 }
 #endif
