@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -35,6 +36,30 @@ static inline int hub_cases_open_fds(void)
             n++;
     closedir(d);
     return n - 1;
+}
+
+/* The RLIMIT_NOFILE value that leaves exactly `free_slots` descriptor numbers free
+ * (descriptors take the lowest free number, and the limit caps the number), or -1. */
+static inline long hub_cases_nofile_for(int free_slots)
+{
+    static unsigned char open_fd[65536];
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            long fd = strtol(e->d_name, NULL, 10);
+            if (fd >= 0 && fd < (long)sizeof open_fd && fd != self)
+                open_fd[fd] = 1;
+        }
+    closedir(d);
+    long limit = 0;
+    for (int left = free_slots; limit < (long)sizeof open_fd; limit++)
+        if (!open_fd[limit] && left-- == 0)
+            break;
+    return limit < (long)sizeof open_fd ? limit : -1;
 }
 
 /* From now on, this process can create no thread: clone() with CLONE_THREAD fails
