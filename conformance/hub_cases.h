@@ -12,6 +12,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "greenlet.h"
+#include "hub.h"
 
 #ifndef __has_feature
 #define __has_feature(x) 0
@@ -36,6 +38,23 @@ static inline int hub_cases_open_fds(void)
             n++;
     closedir(d);
     return n - 1;
+}
+
+/* A hub_server handler that echoes what arrives until the end of the stream. */
+static inline void *hub_cases_echo_handler(int fd, void *arg)
+{
+    (void)arg;
+    char buf[4096];
+    for (;;) {
+        size_t n;
+        int rc = hub_recv(fd, buf, sizeof buf, HUB_FOREVER, &n);
+        if (rc == HUB_OK && n == 0)
+            return NULL;
+        if (rc == HUB_OK)
+            rc = hub_send_all(fd, buf, n, HUB_FOREVER, NULL);
+        if (rc != HUB_OK)
+            return gl_reraise();
+    }
 }
 
 /* The RLIMIT_NOFILE value that leaves exactly `free_slots` descriptor numbers free

@@ -107,23 +107,6 @@ static int peer_status(pid_t pid)
 
 /* ---- the server side -------------------------------------------------------------------- */
 
-/* Echoes what arrives until the end of the stream. */
-static void *echo_handler(int fd, void *arg)
-{
-    (void)arg;
-    char buf[4096];
-    for (;;) {
-        size_t n;
-        int rc = hub_recv(fd, buf, sizeof buf, HUB_FOREVER, &n);
-        if (rc == HUB_OK && n == 0)
-            return NULL;
-        if (rc == HUB_OK)
-            rc = hub_send_all(fd, buf, n, HUB_FOREVER, NULL);
-        if (rc != HUB_OK)
-            return gl_reraise();
-    }
-}
-
 static hub_server *start_server(hub_handler_fn handle)
 {
     int lfd;
@@ -202,7 +185,7 @@ CASE(hub, peer_reset_mid_message_ends_only_its_own_connection)
     hub_server_stats st;
     CHECK_OK(hub_sleep(0));
     int before = hub_cases_open_fds();
-    hub_server *s = start_server(echo_handler);
+    hub_server *s = start_server(hub_cases_echo_handler);
     pid_t peer = fork_peer(resets_mid_message, NULL);
     run_good_clients(8, 50);
     CHECK_INT(peer_status(peer), 0);
@@ -260,7 +243,7 @@ CASE(hub, half_closed_peer_gets_every_byte_back_then_the_end_of_the_stream)
 {
     CHECK_OK(hub_sleep(0));
     int before = hub_cases_open_fds();
-    hub_server *s = start_server(echo_handler);
+    hub_server *s = start_server(hub_cases_echo_handler);
     pid_t peer = fork_peer(sends_then_half_closes, NULL);
     CHECK_INT(peer_status(peer), 0);
     stop_server(s, 5.0);
@@ -391,7 +374,7 @@ CASE(hub, idle_peers_hold_up_no_one_and_a_stop_ends_them)
     CHECK_OK(hub_sleep(0));
     int before = hub_cases_open_fds();
     CHECK_INT(pipe(ctl), 0);
-    hub_server *s = start_server(echo_handler);
+    hub_server *s = start_server(hub_cases_echo_handler);
     pid_t peer = fork_peer(idles, NULL);
     close(ctl[0]);
     do
@@ -472,7 +455,7 @@ CASE(hub, descriptor_limit_while_accepting_backs_off_serves_the_others_and_recov
     CHECK_OK(hub_sleep(0));
     int before = hub_cases_open_fds();
     CHECK_INT(pipe(ctl), 0);
-    hub_server *s = start_server(echo_handler);
+    hub_server *s = start_server(hub_cases_echo_handler);
     pid_t peer = fork_peer(fills_the_descriptor_table, NULL);
     close(ctl[0]);
     long limit = hub_cases_nofile_for(HOLDERS);

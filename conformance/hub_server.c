@@ -15,22 +15,6 @@
 
 static int port_of_listener;
 
-static void *echo_handler(int fd, void *arg)
-{
-    (void)arg;
-    char buf[256];
-    for (;;) {
-        size_t n;
-        int rc = hub_recv(fd, buf, sizeof buf, HUB_FOREVER, &n);
-        if (rc == HUB_OK && n == 0)
-            return NULL;
-        if (rc == HUB_OK)
-            rc = hub_send_all(fd, buf, n, HUB_FOREVER, NULL);
-        if (rc != HUB_OK)
-            return gl_reraise();
-    }
-}
-
 /* Sends `text`, reads the same back. */
 static int echo_once(int fd, const char *text)
 {
@@ -79,7 +63,7 @@ CASE(hub, server_serves_each_connection_in_a_greenlet_and_closes_it_after)
     hub_server_stats st;
     CHECK_OK(hub_sleep(0));
     int before = hub_cases_open_fds();
-    hub_server *s = new_server(echo_handler, NULL);
+    hub_server *s = new_server(hub_cases_echo_handler, NULL);
     CHECK_OK(hub_server_start(s));
     for (long i = 0; i < 10; i++)
         CHECK_OK(hub_spawn(&c[i], echo_client, (void *)(intptr_t)i));
@@ -142,7 +126,7 @@ static void *fails_first(int fd, void *arg)
     long *calls = arg;
     if ((*calls)++ == 0)
         return gl_raise(GL_EUSER, NULL, "the first connection fails");
-    return echo_handler(fd, NULL);
+    return hub_cases_echo_handler(fd, NULL);
 }
 
 CASE(hub, server_goes_on_when_a_handler_fails)

@@ -83,12 +83,7 @@ static int spawn(hub_greenlet **out, double delay, gl_run_fn fn, void *arg)
         free(g);
         return rc;
     }
-    g->live_prev = h->live_tail;
-    if (h->live_tail)
-        h->live_tail->live_next = g;
-    else
-        h->live_head = g;
-    h->live_tail = g;
+    hub__list_push(&h->live, &g->live);
     h->live_greenlets++;
     if (out)
         *out = g;

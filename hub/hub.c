@@ -280,15 +280,7 @@ void hub__after_switch(hub__hub *h, int rc, void *value)
     hub__waiter *w;
     while ((w = hub__waitq_first(&g->joiners)))
         hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
-    if (g->live_prev)
-        g->live_prev->live_next = g->live_next;
-    else
-        h->live_head = g->live_next;
-    if (g->live_next)
-        g->live_next->live_prev = g->live_prev;
-    else
-        h->live_tail = g->live_prev;
-    g->live_prev = g->live_next = NULL;
+    hub__list_remove(&h->live, &g->live);
     h->live_greenlets--;
     hub__greenlet_unref(g);
 }
@@ -316,11 +308,7 @@ static int teardown(hub__hub *h)
     free(h->ios);
     h->ops->destroy(h->loop);
     free(h->heap);
-    while (h->free_waiters) {
-        hub__waiter *w = h->free_waiters;
-        h->free_waiters = w->next;
-        free(w);
-    }
+    hub__waiters_release(h);
     pthread_mutex_lock(&registry_lock);
     for (registered **p = &registry; *p; p = &(*p)->next)
         if ((*p)->hub == h) {
@@ -362,14 +350,14 @@ static void at_thread_exit(void *arg)
     if (!h || gl_current() == h->greenlet)
         return; /* no hub; or the thread exits from inside it: nothing can run any more */
     double end = hub_now() + HUB_EXIT_GRACE;
-    for (double left = HUB_EXIT_GRACE; (h->live_head || h->fifo_count) && left > 0;
+    for (double left = HUB_EXIT_GRACE; (h->live.head || h->fifo_count) && left > 0;
          left = end - hub_now()) {
-        hub_greenlet *g = h->live_head, *next;
-        for (; g; g = next) {
-            next = g->live_next; /* an unstarted one leaves the list at once */
-            hub_kill_nowait(g);
+        for (hub__node *n = h->live.head, *next; n; n = next) {
+            next = n->next; /* an unstarted one leaves the list at once */
+            hub_kill_nowait(hub__container_of(n, hub_greenlet, live));
         }
-        int rc = h->live_head ? hub_join(h->live_head, left) : hub_sleep(0);
+        int rc = h->live.head ? hub_join(hub__container_of(h->live.head, hub_greenlet, live), left)
+                              : hub_sleep(0);
         if (rc != HUB_OK && rc != HUB_ETIMEOUT)
             break; /* HUB_ELOOPEXIT: what is left waits for what will never come */
     }

@@ -19,6 +19,39 @@
 
 typedef struct hub__hub hub__hub;
 
+/* ---- an intrusive doubly linked list, in insertion order ------------------------------ */
+
+typedef struct hub__node {
+    struct hub__node *prev, *next;
+} hub__node;
+typedef struct hub__list {
+    hub__node *head, *tail;
+} hub__list;
+
+static inline void hub__list_push(hub__list *l, hub__node *n)
+{
+    n->next = NULL;
+    n->prev = l->tail;
+    if (l->tail)
+        l->tail->next = n;
+    else
+        l->head = n;
+    l->tail = n;
+}
+
+static inline void hub__list_remove(hub__list *l, hub__node *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        l->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        l->tail = n->prev;
+    n->prev = n->next = NULL;
+}
+
 /* ---- callbacks: the FIFO the hub runs ------------------------------------------------ */
 
 typedef struct hub__cb hub__cb;
@@ -61,14 +94,14 @@ typedef struct hub__waiter hub__waiter;
  * resolved, instead of a switch; it frees w. */
 typedef void (*hub__notify_fn)(hub__hub *h, hub__waiter *w);
 typedef struct hub__waitq {
-    hub__waiter *head, *tail;
+    hub__list list; /* of hub__waiter.node, in the order they joined */
     size_t count;
 } hub__waitq;
 
 enum { HUB__WAITING = 0, HUB__RESOLVED = 1 };
 
 struct hub__waiter {
-    hub__waiter *prev, *next;
+    hub__node node;          /* in q; in the hub's free list once freed */
     hub__waitq *q;           /* the queue it is in, or NULL */
     gl_greenlet *greenlet;   /* who waits */
     int state;               /* HUB__WAITING until resolved (then its resume is queued) */
@@ -88,9 +121,14 @@ struct hub__waiter {
 
 void hub__waitq_push(hub__waitq *q, hub__waiter *w);
 void hub__waitq_remove(hub__waitq *q, hub__waiter *w);
-static inline hub__waiter *hub__waitq_first(const hub__waitq *q) { return q->head; }
+static inline hub__waiter *hub__waitq_first(const hub__waitq *q)
+{
+    return q->list.head ? hub__container_of(q->list.head, hub__waiter, node) : NULL;
+}
 
 hub__waiter *hub__waiter_new(hub__hub *h);
+/* Give the memory of the hub's free waiters back (hub teardown). */
+void hub__waiters_release(hub__hub *h);
 /* Unlink from its queue, disarm its timer, cancel a queued resume, free. */
 void hub__waiter_free(hub__hub *h, hub__waiter *w);
 /* Wake w once: remove it from its queue, stop its timer, queue its resume (a switch
@@ -169,8 +207,8 @@ struct hub_greenlet {
     hub__timer start_timer;   /* armed by spawn_later */
     hub__cb kill;             /* queued by kill */
     hub__waitq joiners;
-    hub_timeout *timeouts;    /* started by it and not cancelled */
-    hub_greenlet *live_prev, *live_next; /* in the hub's live list until dead */
+    hub__list timeouts;       /* hub_timeouts it started and did not cancel */
+    hub__node live;           /* in the hub's list of live greenlets until dead */
 };
 
 void hub__greenlet_unref(hub_greenlet *g);
@@ -185,7 +223,7 @@ struct hub_timeout {
     hub__hub *hub;
     gl_greenlet *owner;       /* NULL once its owner died */
     hub_greenlet *owner_hg;   /* owner's handle, when a hub greenlet */
-    hub_timeout *prev, *next; /* in owner_hg->timeouts */
+    hub__node node;           /* in owner_hg->timeouts */
     double seconds;
     hub__timer timer;
     hub__cb raise;
@@ -230,10 +268,10 @@ struct hub__hub {
     size_t ios_cap;
     size_t io_waiters;        /* greenlets waiting on descriptors */
     hub_greenlet *dying;      /* set by a hub greenlet right before its function ends */
-    hub_greenlet *live_head, *live_tail; /* spawned and not dead, in spawn order */
+    hub__list live;           /* hub_greenlets spawned and not dead, in spawn order */
     size_t live_greenlets;
     int destroying;
-    hub__waiter *free_waiters;
+    hub__list free_waiters;   /* waiters to reuse */
 };
 
 /* This thread's hub; created if `create` (NULL with the error recorded on failure). */

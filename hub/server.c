@@ -16,7 +16,7 @@ typedef struct conn {
     hub_server *server;
     int fd;
     hub_greenlet *g;
-    struct conn *prev, *next;
+    hub__node node; /* in server->conns */
 } conn;
 
 struct hub_server {
@@ -26,23 +26,12 @@ struct hub_server {
     void *arg;
     int state;
     hub_greenlet *acceptor;
-    conn *conns;            /* handlers not yet cleaned up, newest first */
+    hub__list conns;        /* handlers not yet cleaned up */
     hub_event *stopped;     /* set when it stops serving (stop, or a fatal accept error) */
     double min_delay, max_delay, next_delay;
     hub_server_stats stats;
     gl_error fatal;         /* the accept error that ended serving, if any */
 };
-
-static void unlink_conn(hub_server *s, conn *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->stats.active--;
-}
 
 /* Once the handler's greenlet is dead, however it ended (returned, failed, killed,
  * even before it started): its descriptor is closed. */
@@ -50,7 +39,8 @@ static void connection_over(hub_greenlet *g, void *arg)
 {
     conn *c = arg;
     hub_close(c->fd);
-    unlink_conn(c->server, c);
+    hub__list_remove(&c->server->conns, &c->node);
+    c->server->stats.active--;
     hub_greenlet_release(g);
     free(c);
 }
@@ -81,10 +71,7 @@ static int start_connection(hub_server *s, int fd)
         free(c);
         return rc;
     }
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
+    hub__list_push(&s->conns, &c->node);
     s->stats.active++;
     return HUB_OK;
 }
@@ -219,11 +206,12 @@ static int join_handlers(hub_server *s, double end)
 {
     hub_greenlet *self = hub_current();
     for (;;) {
-        conn *c = s->conns;
-        while (c && c->g == self)
-            c = c->next;
-        if (!c)
+        hub__node *n = s->conns.head;
+        while (n && hub__container_of(n, conn, node)->g == self)
+            n = n->next;
+        if (!n)
             return HUB_OK;
+        conn *c = hub__container_of(n, conn, node);
         double left = HUB_FOREVER;
         if (end >= 0 && (left = end - hub_now()) < 0)
             left = 0;
@@ -262,9 +250,11 @@ int hub_server_stop(hub_server *s, double timeout)
         return rc;
     if (rc == HUB_ETIMEOUT) {
         hub_greenlet *self = hub_current();
-        for (conn *c = s->conns; c; c = c->next)
+        for (hub__node *n = s->conns.head; n; n = n->next) {
+            conn *c = hub__container_of(n, conn, node);
             if (c->g != self)
                 hub_kill_nowait(c->g);
+        }
         rc = join_handlers(s, hub_now() + HUB_SERVER_KILL_GRACE);
         if (rc != HUB_OK)
             return rc;
@@ -278,7 +268,7 @@ int hub_server_free(hub_server *s)
         return HUB_OK;
     if (!server_hub(s, "hub_server_free"))
         return gl_last_error()->code;
-    if (s->state == SERVING || s->conns)
+    if (s->state == SERVING || s->conns.head)
         return hub__fail(HUB_EBUSY, NULL, "hub_server_free: %s",
                          s->state == SERVING ? "still serving: hub_server_stop() first"
                                              : "handlers still run");

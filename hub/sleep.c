@@ -35,16 +35,8 @@ static void due(hub__hub *h, hub__timer *timer)
 
 static void unlink_owner(hub_timeout *t)
 {
-    hub_greenlet *g = t->owner_hg;
-    if (!g)
-        return;
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        g->timeouts = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    t->prev = t->next = NULL;
+    if (t->owner_hg)
+        hub__list_remove(&t->owner_hg->timeouts, &t->node);
     t->owner_hg = NULL;
 }
 
@@ -80,10 +72,7 @@ int hub_timeout_start(hub_timeout **out, double seconds)
     hub_greenlet *g = hub_current();
     if (g) {
         t->owner_hg = g;
-        t->next = g->timeouts;
-        if (g->timeouts)
-            g->timeouts->prev = t;
-        g->timeouts = t;
+        hub__list_push(&g->timeouts, &t->node);
     }
     *out = t;
     return HUB_OK;
@@ -127,8 +116,8 @@ int hub_with_timeout(double seconds, hub_timed_fn fn, void *arg, int *timed_out)
 
 void hub__timeouts_orphan(hub_greenlet *g)
 {
-    while (g->timeouts) {
-        hub_timeout *t = g->timeouts;
+    while (g->timeouts.head) {
+        hub_timeout *t = hub__container_of(g->timeouts.head, hub_timeout, node);
         hub__timer_stop(t->hub, &t->timer);
         hub__cb_cancel(t->hub, &t->raise);
         t->owner = NULL;
