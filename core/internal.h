@@ -39,12 +39,14 @@ struct gl__thread {
     gl__transfer xfer;
     gl_greenlet *finished;     /* died; port resources released by the next greenlet to run */
     void *altstack;            /* signal stack for the overflow reporter */
-    unsigned char switch_refused; /* the port could not switch (gl__port_switch_refused) */
+    unsigned char switch_refused; /* the port could not switch: the error is in
+                                     current->last_error (gl__port_switch_refused) */
     gl__exit_hook *exit_hooks;    /* gl_at_thread_exit(), most recent first */
 };
 
 struct gl_greenlet {
-    atomic_int refs;           /* the creator's reference + one per child naming it parent */
+    atomic_int refs;           /* the creator's reference, one per child naming it parent,
+                                  one per gl_destroy in progress */
     gl__thread *thread;
     gl_greenlet *parent;       /* NULL only for main */
     gl_run_fn run;
@@ -56,6 +58,7 @@ struct gl_greenlet {
     unsigned char released;    /* port resources given back */
     unsigned char user_ref;    /* the creator's reference is still held */
     unsigned char raising;     /* gl_raise() was called: end with `raised` */
+    unsigned char destroying;  /* a gl_destroy of it waits for its death */
     void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
     gl_error last_error;       /* last error received (gl_last_error) */
     gl_error raised;

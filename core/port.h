@@ -47,7 +47,7 @@ int gl__port_prepare(gl_greenlet *g, size_t stack_size);
 
 /* Suspend `from` (the running greenlet) and resume `to` (prepared or suspended).
  * Returns when some greenlet switches back to `from`; or at once, without switching,
- * after calling gl__port_switch_refused(from) (out of memory). */
+ * after calling gl__port_switch_refused() (out of memory, no OS thread). */
 void gl__port_switch(gl_greenlet *from, gl_greenlet *to);
 
 /* `from` has finished and will never run again: resume `to` and forget `from`'s
@@ -81,10 +81,12 @@ static inline void *gl__port_ctx(gl_greenlet *g)
     return (char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size);
 }
 
-/* Called by a gl__port_switch() that cannot switch for want of memory (stackcopy:
- * saving a stack slice), before it returns without switching: the switch then fails
- * with GL_ENOMEM and `from` goes on running as if it had not been asked. */
-void gl__port_switch_refused(gl_greenlet *from);
+/* Called by a gl__port_switch() that cannot switch (stackcopy: no memory to save a
+ * stack slice; threads: no OS thread for a first switch), before it returns without
+ * switching: the switch then fails with `code` (GL_ENOMEM, GL_ENOSTACK) and the
+ * message, and `from` goes on running as if it had not been asked. */
+void gl__port_switch_refused(gl_greenlet *from, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The greenlet's recorded stack guard range, for overflow reports. */
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi);

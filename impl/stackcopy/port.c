@@ -306,7 +306,21 @@ int gl__port_init_main(gl_greenlet *main)
     return GL_OK;
 }
 
-void gl__port_exit_main(gl_greenlet *main) { (void)main; }
+/* The heap copy of a greenlet's stack slice (kept between switches for reuse). */
+static void free_copy(sc_ctx *c)
+{
+    free(c->copy);
+    c->copy = NULL;
+    c->saved = c->cap = 0;
+#if GL_ASAN
+    free(c->shadow);
+    c->shadow = NULL;
+    c->shadow_cap = 0;
+#endif
+}
+
+/* The main greenlet is never released as a greenlet: its copy goes with its thread. */
+void gl__port_exit_main(gl_greenlet *main) { free_copy(ctx(main)); }
 
 static void first_entry(void *arg)
 {
@@ -331,7 +345,8 @@ NO_ASAN void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
     fiber_arrive(f);
     if (__builtin_expect(f->refused, 0)) {
         f->refused = 0;
-        gl__port_switch_refused(from);
+        gl__port_switch_refused(from, GL_ENOMEM, "switch: out of memory saving a slice of "
+                                                 "the stack (port stackcopy)");
     }
 }
 
@@ -348,13 +363,4 @@ NO_ASAN void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
     __builtin_trap(); /* a finished greenlet is never resumed */
 }
 
-void gl__port_release(gl_greenlet *g)
-{
-    sc_ctx *c = ctx(g);
-    free(c->copy);
-    c->copy = NULL;
-#if GL_ASAN
-    free(c->shadow);
-    c->shadow = NULL;
-#endif
-}
+void gl__port_release(gl_greenlet *g) { free_copy(ctx(g)); }
