@@ -165,3 +165,40 @@ CASE(hub, thread_exit_runs_what_its_hub_has_queued_and_kills_what_it_still_runs)
     close(held_fd[1]);
     CHECK_INT(hub_cases_open_fds(), before);
 }
+
+static void *exits_the_thread(void *arg)
+{
+    (void)arg;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0) {
+        hub_wait_read(sv[0], 0.0005); /* the loop watches a descriptor */
+        hub_close(sv[0]);
+        hub_close(sv[1]);
+    }
+    pthread_exit((void *)7);
+}
+
+static void *thread_exiting_from_a_hub_greenlet(void *arg)
+{
+    (void)arg;
+    hub_greenlet *g;
+    if (hub_spawn(&g, exits_the_thread, NULL) == HUB_OK)
+        hub_join(g, HUB_FOREVER); /* never returns: the thread ends in g */
+    return (void *)-1;
+}
+
+/* pthread_exit() inside a hub greenlet ends the thread there: nothing of it can run any
+ * more, but its hub's loop is freed all the same. */
+CASE(hub, thread_exiting_from_inside_a_hub_greenlet_leaves_no_descriptor_behind)
+{
+    pthread_t t;
+    void *rc;
+    CHECK_OK(hub_sleep(0));
+    int before = hub_cases_open_fds();
+    for (int i = 0; i < 20; i++) {
+        CHECK_INT(pthread_create(&t, NULL, thread_exiting_from_a_hub_greenlet, NULL), 0);
+        CHECK_INT(pthread_join(t, &rc), 0);
+        CHECK_PTR(rc, (void *)7);
+    }
+    CHECK_INT(hub_cases_open_fds(), before);
+}

@@ -287,12 +287,13 @@ void hub__after_switch(hub__hub *h, int rc, void *value)
 
 /* ---- destroying ----------------------------------------------------------------------------------- */
 
-/* Ends the hub greenlet (GreenletExit makes its loop return) and frees h with its loop.
- * Whatever still waits in it is abandoned: nothing will ever resume it. */
-static int teardown(hub__hub *h)
+/* Ends the hub greenlet (GreenletExit makes its loop return; not when `run` is 0: no
+ * greenlet of the thread can run any more) and frees h with its loop. Whatever still
+ * waits in it is abandoned: nothing will ever resume it. */
+static int teardown(hub__hub *h, int run)
 {
     h->destroying = 1;
-    int rc = gl_destroy(h->greenlet);
+    int rc = run ? gl_destroy(h->greenlet) : GL_OK;
     if (rc != GL_OK) {
         h->destroying = 0;
         return rc;
@@ -336,7 +337,7 @@ int hub_destroy(void)
                          "hub_destroy: %zu greenlets alive, %zu callbacks queued, %zu timers "
                          "armed, %zu descriptor waits",
                          h->live_greenlets, h->fifo_count, h->heap_len, h->io_waiters);
-    return teardown(h);
+    return teardown(h, 1);
 }
 
 /* The thread exits and its hub is still there (no hub_destroy()): the greenlets the hub
@@ -347,8 +348,15 @@ static void at_thread_exit(void *arg)
 {
     (void)arg;
     hub__hub *h = hub__get(0);
-    if (!h || gl_current() == h->greenlet)
-        return; /* no hub; or the thread exits from inside it: nothing can run any more */
+    if (!h)
+        return;
+    if (gl_current() != gl_main()) {
+        /* The thread exits from inside a greenlet (pthread_exit): none of its greenlets
+         * can run any more. The loop and its descriptors go; the greenlets stay, never
+         * to run again (another thread may still gl_destroy its own handles). */
+        teardown(h, 0);
+        return;
+    }
     double end = hub_now() + HUB_EXIT_GRACE;
     for (double left = HUB_EXIT_GRACE; (h->live.head || h->fifo_count) && left > 0;
          left = end - hub_now()) {
@@ -361,5 +369,5 @@ static void at_thread_exit(void *arg)
         if (rc != HUB_OK && rc != HUB_ETIMEOUT)
             break; /* HUB_ELOOPEXIT: what is left waits for what will never come */
     }
-    teardown(h);
+    teardown(h, 1);
 }
