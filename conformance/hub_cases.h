@@ -3,6 +3,7 @@
 #define HUB_CASES_H
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -38,6 +39,16 @@ static inline int hub_cases_open_fds(void)
             n++;
     closedir(d);
     return n - 1;
+}
+
+/* pthread_create, retried for up to 10 s while it says EAGAIN: on a shared machine,
+ * another program can take every thread the system allows for a moment. */
+static inline int hub_cases_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    int rc;
+    for (int tries = 0; (rc = pthread_create(t, NULL, fn, arg)) == EAGAIN && tries < 1000; tries++)
+        usleep(10 * 1000);
+    return rc;
 }
 
 /* A hub_server handler that echoes what arrives until the end of the stream. */

@@ -477,7 +477,7 @@ CASE(hub, sleep_ends_while_another_greenlet_waits_on_an_idle_descriptor)
     pthread_t t[SLEEPER_THREADS];
     for (long i = 0; i < SLEEPER_THREADS; i++) {
         CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, idle_pair[i]), 0);
-        CHECK_INT(pthread_create(&t[i], NULL, sleeper_thread, (void *)(intptr_t)i), 0);
+        CHECK_INT(hub_cases_thread(&t[i], sleeper_thread, (void *)(intptr_t)i), 0);
     }
     /* A thread whose sleeps stop advancing for 5 s (each takes ~1 ms) is stuck in its
      * poll: note it, and write to its descriptor so that the case still ends. */

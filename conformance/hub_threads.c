@@ -23,7 +23,7 @@ CASE(hub, objects_of_another_threads_hub_are_refused)
     pthread_t t;
     void *rc;
     CHECK_OK(hub_event_new(&main_event));
-    CHECK_INT(pthread_create(&t, NULL, use_foreign_event, NULL), 0);
+    CHECK_INT(hub_cases_thread(&t, use_foreign_event, NULL), 0);
     CHECK_INT(pthread_join(t, &rc), 0);
     CHECK_INT((intptr_t)rc, GL_ETHREAD);
     CHECK_OK(hub_event_set(main_event)); /* still fine in its own thread */
@@ -60,7 +60,7 @@ CASE(hub, each_thread_runs_a_hub_of_its_own_at_the_same_time)
     pthread_t t[2];
     void *rc;
     for (int i = 0; i < 2; i++)
-        CHECK_INT(pthread_create(&t[i], NULL, thread_with_its_own_hub, counts[i]), 0);
+        CHECK_INT(hub_cases_thread(&t[i], thread_with_its_own_hub, counts[i]), 0);
     CHECK_OK(hub_sleep(0.001)); /* and the main thread's own hub meanwhile */
     for (int i = 0; i < 2; i++) {
         CHECK_INT(pthread_join(t[i], &rc), 0);
@@ -108,7 +108,7 @@ CASE(hub, threads_that_exit_without_hub_destroy_leave_no_descriptor_behind)
         pthread_t t[20];
         void *rc;
         for (int i = 0; i < 20; i++)
-            CHECK_INT(pthread_create(&t[i], NULL, worker_without_destroy, NULL), 0);
+            CHECK_INT(hub_cases_thread(&t[i], worker_without_destroy, NULL), 0);
         for (int i = 0; i < 20; i++) {
             CHECK_INT(pthread_join(t[i], &rc), 0);
             CHECK_INT((intptr_t)rc, HUB_OK);
@@ -158,7 +158,7 @@ CASE(hub, thread_exit_runs_what_its_hub_has_queued_and_kills_what_it_still_runs)
     CHECK_OK(hub_sleep(0));
     int before = hub_cases_open_fds();
     CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, held_fd), 0);
-    CHECK_INT(pthread_create(&t, NULL, leaves_greenlets_running, NULL), 0);
+    CHECK_INT(hub_cases_thread(&t, leaves_greenlets_running, NULL), 0);
     CHECK_INT(pthread_join(t, &rc), 0);
     CHECK_INT((intptr_t)rc, HUB_OK);
     CHECK_LOG("thread-ends callback cleanup:GreenletExit");
@@ -196,7 +196,7 @@ CASE(hub, thread_exiting_from_inside_a_hub_greenlet_leaves_no_descriptor_behind)
     CHECK_OK(hub_sleep(0));
     int before = hub_cases_open_fds();
     for (int i = 0; i < 20; i++) {
-        CHECK_INT(pthread_create(&t, NULL, thread_exiting_from_a_hub_greenlet, NULL), 0);
+        CHECK_INT(hub_cases_thread(&t, thread_exiting_from_a_hub_greenlet, NULL), 0);
         CHECK_INT(pthread_join(t, &rc), 0);
         CHECK_PTR(rc, (void *)7);
     }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "greenlet.h"
 #include "hub.h"
+#include "hub_cases.h"
 #include "suite.h"
 
 /* ---- hub_with_timeout --------------------------------------------------------------- */
@@ -319,7 +320,7 @@ CASE(hub, wait_on_a_null_unknown_or_foreign_object_is_refused)
     CHECK_INT(hub_iwait_new(&it, NULL, 1, 0), GL_EINVAL);
     CHECK_INT(hub_iwait_next(NULL, ready), GL_EINVAL);
     CHECK_OK(hub_event_new(&main_threads_event));
-    CHECK_INT(pthread_create(&t, NULL, wait_on_foreign, NULL), 0);
+    CHECK_INT(hub_cases_thread(&t, wait_on_foreign, NULL), 0);
     CHECK_INT(pthread_join(t, &rc), 0);
     CHECK_INT((intptr_t)rc, GL_ETHREAD);
     CHECK_OK(hub_event_free(main_threads_event)); /* nothing was linked */
