@@ -25,6 +25,18 @@
 #define HUB_CASES_ASAN 0
 #endif
 
+/* 1 when running under valgrind (its own memory and descriptors count against the
+ * limits some cases lower). */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define HUB_CASES_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#endif
+#endif
+#ifndef HUB_CASES_VALGRIND
+#define HUB_CASES_VALGRIND() 0
+#endif
+
 /* Descriptors open in this process now (/proc/self/fd, not counting the one reading
  * it), or -1. */
 static inline int hub_cases_open_fds(void)
