@@ -21,6 +21,13 @@ typedef struct gl__transfer {
     gl_error error;
 } gl__transfer;
 
+/* A function gl_at_thread_exit() registered. */
+typedef struct gl__exit_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    struct gl__exit_hook *next;
+} gl__exit_hook;
+
 struct gl__thread {
     atomic_int refs;           /* greenlets of this thread + the thread itself */
     atomic_int exited;         /* the owning OS thread has ended */
@@ -38,6 +45,7 @@ struct gl__thread {
     gl_greenlet *live;         /* registry: every record of this thread not yet freed, main
                                   included, newest first (gl_live_count, debuggers) */
     size_t live_count;
+    gl__exit_hook *exit_hooks; /* gl_at_thread_exit(), most recent first */
 };
 
 struct gl_greenlet {

@@ -263,6 +263,16 @@ typedef int (*gl_trace_fn)(gl_trace_event event, gl_greenlet *origin,
 gl_trace_fn gl_settrace(gl_trace_fn fn, void *arg, void **prev_arg);
 gl_trace_fn gl_gettrace(void **arg);
 
+/* ---- thread exit ------------------------------------------------------------------ */
+
+/* Call fn(arg) when the calling thread exits (its start routine returns, or it calls
+ * pthread_exit; not the process's initial thread, which ends with exit()), on that
+ * thread, while its main greenlet is current and its greenlets can still be switched
+ * to: for libraries over this API that keep per-thread state (the hub tears its loop
+ * down). Most recently registered first; registering the same fn and arg again does
+ * nothing. GL_EINVAL for a NULL fn, GL_ENOMEM. */
+int gl_at_thread_exit(void (*fn)(void *arg), void *arg);
+
 /* ---- errors and the port ------------------------------------------------------------ */
 
 /* A short readable name of an error code ("GreenletExit", "invalid argument", ...). */
