@@ -2,22 +2,8 @@
  * its first error (core/error.c), so an error can arrive when there is no memory left
  * for them; it must still travel intact. */
 #include <stdint.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include "greenlet.h"
 #include "suite.h"
-
-/* Leaves the process at most `room` bytes of address space beyond what it uses now. */
-static void limit_address_space(size_t room)
-{
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f && fscanf(f, "%ld %ld", &pages, &rss) == 2);
-    fclose(f);
-    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + room;
-    struct rlimit rl = {limit, limit};
-    CHECK_INT(setrlimit(RLIMIT_AS, &rl), 0);
-}
 
 /* Takes every small block malloc still has; returns them as a list. */
 static void **exhaust_malloc(void)
@@ -58,7 +44,7 @@ CASE(greenlet, greenlet_killed_while_memory_is_exhausted_still_dies_quietly)
     void *held = NULL;
     CHECK_OK(gl_new(&g, cleanup_gives_memory_back, NULL));
     CHECK_OK(gl_switch(g, &held, NULL));
-    limit_address_space((size_t)16 << 20);
+    suite_limit_address_space((size_t)16 << 20);
     held = malloc((size_t)8 << 20); /* mapped on its own: freeing it gives room back */
     CHECK(held != NULL);
     void **all = exhaust_malloc();
@@ -76,6 +62,7 @@ CASE(greenlet, greenlet_killed_while_memory_is_exhausted_still_dies_quietly)
     CHECK_OK(rc);
     CHECK(held == NULL);
     release_all(all);
+    suite_restore_address_space();
 }
 
 static void *raise_after_switch(void *arg)
@@ -93,11 +80,12 @@ CASE(greenlet, error_raised_while_memory_is_exhausted_reaches_the_parent)
     gl_greenlet *g;
     CHECK_OK(gl_new(&g, raise_after_switch, NULL));
     CHECK_OK(gl_switch(g, NULL, NULL));
-    limit_address_space((size_t)16 << 20);
+    suite_limit_address_space((size_t)16 << 20);
     void **all = exhaust_malloc();
     CHECK_INT(gl_switch(g, NULL, NULL), GL_EUSER + 7);
     CHECK_INT(gl_last_error()->code, GL_EUSER + 7);
     CHECK(gl_dead(g));
     release_all(all);
+    suite_restore_address_space();
     CHECK_OK(gl_destroy(g));
 }

@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -120,13 +121,7 @@ CASE(greenlet, running_out_of_memory_or_stacks_is_an_error_not_a_crash)
 {
     if (UNDER_ASAN)
         SKIP("AddressSanitizer reserves terabytes of shadow: an address-space limit breaks it");
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f && fscanf(f, "%ld %ld", &pages, &rss) == 2);
-    fclose(f);
-    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)256 << 20);
-    struct rlimit rl = {limit, limit};
-    CHECK_INT(setrlimit(RLIMIT_AS, &rl), 0);
+    suite_limit_address_space((size_t)256 << 20);
 
     enum { CAP = 4 * 1000 * 1000 };
     gl_greenlet **gs = malloc(CAP * sizeof *gs);
@@ -145,6 +140,7 @@ CASE(greenlet, running_out_of_memory_or_stacks_is_an_error_not_a_crash)
     CHECK(n > 0);
     CHECK(n < CAP); /* 256 MiB cannot hold 4 million greenlets on any port */
     CHECK(rc == GL_ENOMEM || rc == GL_ENOSTACK);
+    CHECK_INT(gl_live_count(), n); /* a refused gl_new leaves nothing behind */
     /* the greenlets made before the refusal still work */
     for (int i = 0; i < n; i++) {
         void *r;
@@ -154,6 +150,7 @@ CASE(greenlet, running_out_of_memory_or_stacks_is_an_error_not_a_crash)
         }
         CHECK_OK(gl_destroy(gs[i]));
     }
+    CHECK_INT(gl_live_count(), 0);
     free(gs);
 }
 

@@ -6,15 +6,21 @@
 
 static _Atomic size_t default_stack_size; /* 0: the port's default */
 
-gl_greenlet *gl__greenlet_alloc(void)
+gl_greenlet *gl__greenlet_alloc(gl__thread *t)
 {
     size_t span = GL__PORT_CTX_SPAN(gl__port_ctx_size);
     char *mem = calloc(1, span + sizeof(gl_greenlet));
-    return mem ? (gl_greenlet *)(mem + span) : NULL;
+    if (!mem)
+        return NULL;
+    gl_greenlet *g = (gl_greenlet *)(mem + span);
+    g->thread = t;
+    gl__live_link(t, g);
+    return g;
 }
 
 void gl__greenlet_free(gl_greenlet *g)
 {
+    gl__live_unlink(g);
     if (g->errors != &g->thread->spare_errors)
         free(g->errors);
     free((char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size));
@@ -100,12 +106,11 @@ int gl_new_with_stack(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent, siz
                         stack_size, gl__port_info.min_stack_size,
                         gl__port_info.max_stack_size, gl__port_info.name);
 
-    gl_greenlet *g = gl__greenlet_alloc();
+    gl_greenlet *g = gl__greenlet_alloc(t);
     if (!g)
         return gl__fail(GL_ENOMEM, "gl_new: out of memory for the greenlet");
     atomic_init(&g->refs, 1);
     g->user_ref = 1;
-    g->thread = t;
     g->parent = parent;
     g->run = run;
     int rc = gl__port_prepare(g, stack_size);
@@ -356,6 +361,7 @@ static __attribute__((noinline)) void *run_once(gl_greenlet *self)
     }
     gl_run_fn run = self->run;
     self->run = NULL; /* greenlet deletes `run` once started */
+    self->ran = run;
     self->raising = 0;
     return run(arg);
 }

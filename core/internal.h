@@ -42,6 +42,13 @@ typedef struct gl__errors {
     gl_error raised;           /* set by gl_raise(): the greenlet ends with it */
 } gl__errors;
 
+/* A function gl_at_thread_exit() registered. */
+typedef struct gl__exit_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    struct gl__exit_hook *next;
+} gl__exit_hook;
+
 struct gl__thread {
     atomic_int refs;           /* greenlets of this thread + the thread itself */
     atomic_int exited;         /* the owning OS thread has ended */
@@ -56,6 +63,11 @@ struct gl__thread {
                                   run (set with gl__set_finished) */
     void *altstack;            /* signal stack for the overflow reporter */
     gl__errors spare_errors;   /* for a greenlet whose records could not be allocated */
+    unsigned char live_closed; /* the thread has exited: the registry is no longer kept */
+    gl_greenlet *live;         /* registry: every record of this thread not yet freed, main
+                                  included, newest first (gl_live_count, debuggers) */
+    size_t live_count;
+    gl__exit_hook *exit_hooks; /* gl_at_thread_exit(), most recent first */
 };
 
 static inline void gl__set_finished(gl__thread *t, gl_greenlet *g)
@@ -90,6 +102,8 @@ struct gl_greenlet {
     void *userdata;
     void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
     gl__errors *errors;        /* NULL until the first error (gl__errors_of) */
+    gl_greenlet *live_prev, *live_next; /* the thread's registry (registry.c) */
+    gl_run_fn ran;             /* `run` once started (for debuggers: gl_run() is NULL then) */
 };
 
 /* g's error records, allocated on first use; out of memory, the thread's spare ones
@@ -99,14 +113,21 @@ gl__errors *gl__errors_of(gl_greenlet *g);
 /* g's last error received, or a record of code 0 if it has none. */
 const gl_error *gl__last_error_of(const gl_greenlet *g);
 
-/* A greenlet record with its port state below it (see gl__port_ctx), zeroed; and its
- * release. */
-gl_greenlet *gl__greenlet_alloc(void);
+/* A greenlet record of thread `t` with its port state below it (see gl__port_ctx),
+ * zeroed and entered in t's registry; and its release. */
+gl_greenlet *gl__greenlet_alloc(gl__thread *t);
 void gl__greenlet_free(gl_greenlet *g);
+
+/* The registry of records per thread (registry.c): entered at allocation, left at free.
+ * Closed when the thread exits (records freed later, from other threads, leave it
+ * alone). */
+void gl__live_link(gl__thread *t, gl_greenlet *g);
+void gl__live_unlink(gl_greenlet *g);
+void gl__live_close(gl__thread *t);
 
 /* The calling thread's logical thread (set by gl__thread_adopt for a port whose
  * greenlets run on OS threads of their own). */
-extern __thread gl__thread *gl__tls_thread;
+extern __thread gl__thread *gl__tls_thread GL__DEBUGGER_VISIBLE;
 gl__thread *gl__thread_create(void);
 
 /* Per-thread state of the calling thread; created (with its main greenlet) on first

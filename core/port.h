@@ -38,9 +38,18 @@
 typedef struct gl__thread gl__thread;
 
 /* Facts reported by gl_port(); defined by the port. */
-extern const gl_port_info gl__port_info;
+/* What the gdb extension (tools/gdb/switchyard.py) reads by name stays a global symbol
+ * in every program, link-time optimisation or not (gcc would otherwise fold these
+ * constants into their users and drop them). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define GL__DEBUGGER_VISIBLE __attribute__((externally_visible))
+#else
+#define GL__DEBUGGER_VISIBLE
+#endif
+
+extern const gl_port_info gl__port_info GL__DEBUGGER_VISIBLE;
 /* Bytes of per-greenlet port state (may be 0). */
-extern const size_t gl__port_ctx_size;
+extern const size_t gl__port_ctx_size GL__DEBUGGER_VISIBLE;
 
 /* A thread's main greenlet is being created: `main` is the code already running on
  * the thread's own stack. Record what a later switch back to it needs. */
@@ -106,6 +115,42 @@ void gl__port_switch_refused(gl_greenlet *from, int code, const char *fmt, ...)
 /* The greenlet's stack guard range [lo, hi), for overflow reports (gl__stack_alloc
  * records it; a port that gets its stacks elsewhere records their guards itself). */
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi);
+
+/* ---- for debuggers --------------------------------------------------------------- */
+
+/* Where a suspended greenlet's registers are, for the gdb extension (tools/gdb/
+ * switchyard.py, `greenlet bt`). A port describes its own context in these terms, so
+ * that the debugger never needs to know which port it looks at. Optional: without
+ * gl__port_debug_info the debugger lists greenlets but does not backtrace suspended
+ * ones. Nothing in the program reads it. */
+typedef struct gl__debug_reg {
+    const char *name;  /* as gdb names the register: "rip", "rsp", "x19", "pc", "sp" */
+    int offset;        /* from the context's base */
+    int is_address;    /* 1: the register's value is base + offset (a stack pointer);
+                          0: the value is stored at base + offset */
+} gl__debug_reg;
+
+enum {
+    GL__DEBUG_REGS = 1,   /* registers saved in memory, as regs[] says: a debugger can
+                             unwind the greenlet's own stack from them */
+    GL__DEBUG_COPIED = 2, /* the same, on a stack that is partly copied away (stack
+                             copying): the bytes [base, base + *copied) are at *copy */
+    GL__DEBUG_THREAD = 3  /* each greenlet is an OS thread: a pthread_t at thread_offset */
+};
+
+typedef struct gl__port_debug {
+    int kind;                   /* GL__DEBUG_* */
+    int base_indirect;          /* base = *(void **)(ctx + base_offset) if 1, else
+                                   ctx + base_offset (ctx = gl__port_ctx(g)) */
+    size_t base_offset;
+    const gl__debug_reg *regs;  /* ends with a NULL name */
+    size_t copy_offset;         /* GL__DEBUG_COPIED: a `void *` and a `size_t` in ctx */
+    size_t copied_offset;
+    size_t thread_offset;       /* GL__DEBUG_THREAD: a pthread_t in ctx */
+    const char *note;           /* one sentence: what a debugger can show, what not */
+} gl__port_debug;
+
+extern const gl__port_debug gl__port_debug_info GL__DEBUGGER_VISIBLE;
 
 /* For the overflow reporter (mechanism/overflow.c), from a signal handler: the greenlet
  * running on the calling OS thread and its guard range ([*lo, *hi), both NULL if it has

@@ -77,6 +77,17 @@
 
 #include <stddef.h>
 
+/* Installed as <switchyard/greenlet.h> (make install; pkg-config switchyard-<port>).
+ * The version of the API, for #if tests: SWITCHYARD_VERSION is MAJOR*10000 +
+ * MINOR*100 + PATCH. */
+#define SWITCHYARD_VERSION_MAJOR 0
+#define SWITCHYARD_VERSION_MINOR 1
+#define SWITCHYARD_VERSION_PATCH 0
+#define SWITCHYARD_VERSION_STRING "0.1.0"
+#define SWITCHYARD_VERSION                                                                \
+    (SWITCHYARD_VERSION_MAJOR * 10000 + SWITCHYARD_VERSION_MINOR * 100 +                  \
+     SWITCHYARD_VERSION_PATCH)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -214,6 +225,13 @@ int gl_dead(const gl_greenlet *g);     /* started and finished; main: 1 once its
 int gl_is_main(const gl_greenlet *g);
 gl_run_fn gl_run(const gl_greenlet *g); /* NULL once started, as greenlet deletes `run` */
 
+/* How many greenlets of the calling thread still hold memory, its main greenlet not
+ * counted: created and not yet released. A greenlet is released when gl_destroy() has
+ * given back its reference and no child names it as parent any more, so a program
+ * that destroys what it creates comes back to the count it started with (a leak
+ * check). A debugger lists the same greenlets: see `info greenlets` in the README. */
+size_t gl_live_count(void);
+
 /* Change the parent (allowed in any state; it decides where g's result goes when it
  * dies). GL_ECYCLE if `parent` has `g` in its chain (g itself included); GL_EMAIN for a
  * main greenlet; GL_EINVAL for NULL; GL_ETHREAD if g or parent belongs to another
@@ -244,6 +262,16 @@ typedef int (*gl_trace_fn)(gl_trace_event event, gl_greenlet *origin,
  * *prev_arg, if not NULL, receives its argument. */
 gl_trace_fn gl_settrace(gl_trace_fn fn, void *arg, void **prev_arg);
 gl_trace_fn gl_gettrace(void **arg);
+
+/* ---- thread exit ------------------------------------------------------------------ */
+
+/* Call fn(arg) when the calling thread exits (its start routine returns, or it calls
+ * pthread_exit; not the process's initial thread, which ends with exit()), on that
+ * thread, while its main greenlet is current and its greenlets can still be switched
+ * to: for libraries over this API that keep per-thread state (the hub tears its loop
+ * down). Most recently registered first; registering the same fn and arg again does
+ * nothing. GL_EINVAL for a NULL fn, GL_ENOMEM. */
+int gl_at_thread_exit(void (*fn)(void *arg), void *arg);
 
 /* ---- errors and the port ------------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 #include "fcontext.h"
 #include "port.h"
 #include "stack.h"
+#include "switch.h"
 
 typedef struct fc_ctx {
     gl__fiber fiber;
@@ -38,6 +39,21 @@ const gl_port_info gl__port_info = {
     .caps = GL_CAP_SEPARATE_STACKS | GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY,
 };
 
+#if defined(__x86_64__)
+/* On x86-64, Boost 1.74's jump_fcontext saves the frame mechanism/arch's switch saves
+ * (MXCSR and x87 control word, r12-r15, rbx, rbp, then the return address: its
+ * disassembly matches the drawing in switch_x86_64_sysv.S), so gdb's `greenlet bt` reads
+ * a suspended greenlet's registers from its fctx the same way. */
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_REGS,
+    .base_indirect = 1,
+    .base_offset = offsetof(fc_ctx, fctx),
+    .regs = gl__ctx_frame_regs,
+    .note = "a suspended greenlet's registers are in the frame jump_fcontext pushed on its "
+            "own stack",
+};
+#endif
+
 static inline fc_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
 
 /* Runs first on the greenlet that was resumed: remember where the one that left stopped. */
@@ -58,6 +74,13 @@ void gl__port_exit_main(gl_greenlet *main) { (void)main; }
 
 static void first_entry(transfer_t t)
 {
+    /* Boost's trampoline, which called this, has no unwind information: backtraces end
+     * here (this frame never returns), as at mechanism/arch's trampoline. */
+#if defined(__x86_64__)
+    __asm__ volatile(".cfi_undefined rip");
+#elif defined(__aarch64__)
+    __asm__ volatile(".cfi_undefined x30");
+#endif
     gl_greenlet *self = ((const fc_hop *)t.data)->to;
     arrived(t);
     gl__fiber_arrive(&ctx(self)->fiber);

@@ -35,6 +35,7 @@
  * after any noreturn call, freeing the frames of greenlets suspended deeper down.
  */
 #define _GNU_SOURCE /* pthread_getattr_np */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,8 +76,8 @@ struct sc_ctx {
     uintptr_t stop;      /* one past its highest byte; UINTPTR_MAX for main */
     unsigned char *copy; /* [start, start + saved) while overwritten */
     sc_ctx *prev;        /* next greenlet up the stack with data on it */
-    uint32_t saved, cap; /* bytes in the copy, and its size (a slice over 4 GiB is
-                            refused as out of memory) */
+    size_t saved;        /* bytes in the copy (a size_t: gdb's `greenlet bt` reads it) */
+    uint32_t cap;        /* the copy's size (a slice over 4 GiB is refused: no memory) */
     unsigned char on_stack; /* started, not finished: `start`/`stop` mean something */
     unsigned char dying;    /* switching away for the last time: nothing to keep */
     unsigned char refused;  /* out of memory while saving: the switch did not happen */
@@ -100,6 +101,21 @@ const gl_port_info gl__port_info = {
     .max_stack_size = 0,
     .default_stack_size = 0, /* not used: greenlets grow on the thread's own stack */
     .caps = 0, /* greenlets share the thread's stack: the kernel's guard applies */
+};
+
+/* A suspended greenlet's registers are in the frame gl__ctx_switch_copy pushed at
+ * `start`; that frame and the newest of its data may be in the heap copy (gdb: greenlet
+ * bt shows where it resumes, not its older frames). */
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_COPIED,
+    .base_indirect = 1,
+    .base_offset = offsetof(sc_ctx, start),
+    .regs = gl__ctx_frame_regs,
+    .copy_offset = offsetof(sc_ctx, copy),
+    .copied_offset = offsetof(sc_ctx, saved),
+    .note = "a suspended greenlet's stack slice is partly copied to the heap and partly "
+            "overwritten by the running greenlet: only where it resumes can be shown until "
+            "it runs again",
 };
 
 static inline sc_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
@@ -194,7 +210,7 @@ NO_ASAN static int save_to(sc_ctx *c, uintptr_t stop)
     clear_bytes(shadow_of(lo), n >> shadow_scale); /* others may use it now */
 #endif
     copy_words(c->copy + c->saved, (const void *)(c->start + c->saved), need - c->saved);
-    c->saved = (uint32_t)need;
+    c->saved = need;
     return 1;
 }
 

@@ -32,6 +32,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,15 @@ const gl_port_info gl__port_info = {
 #else
 #define ALTSTACK_SIZE (16 * 1024)
 #endif
+
+/* A suspended greenlet is an OS thread waiting for the baton: a debugger shows its
+ * stack as that thread's (gdb: greenlet bt switches to it). */
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_THREAD,
+    .thread_offset = offsetof(th_ctx, tid),
+    .note = "each greenlet is an OS thread: a suspended one is a thread waiting for the "
+            "baton, and its stack is that thread's",
+};
 
 static inline th_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
 
@@ -280,6 +290,7 @@ int gl__port_init_main(gl_greenlet *main)
     pthread_once(&exited_inside_once, make_exited_inside_key);
     th_ctx *c = ctx(main);
     c->state = THREAD_LIVE; /* it is the calling thread itself; never joined */
+    c->tid = pthread_self(); /* for debuggers only */
     c->home = c;
     c->prev = c->next = c;
     return GL_OK;

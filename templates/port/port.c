@@ -16,7 +16,8 @@
  *               leaving greenlet on every switch. gl__fiber_leave/arrive: the
  *               AddressSanitizer fiber annotations around every switch.
  *   switch.h    gl__ctx_switch/gl__ctx_make: the register swap of
- *               mechanism/arch/switch_<arch>_<abi>.S (one file per ABI).
+ *               mechanism/arch/switch_<arch>_<abi>.S (one file per ABI), and
+ *               gl__ctx_frame_regs, its saved frame as a debugger reads it.
  *   overflow.h  the overflow reporter (the core installs it; you need not call it).
  * Libraries your mechanism links: impl/<name>/port.mk, e.g.
  *   PORT_LDLIBS_<name> := -lboost_context
@@ -32,6 +33,8 @@
  * gl__stack_alloc keeps all of these. Claim GL_CAP_GUARD_CANARY only if your switch
  * calls gl__stack_check(); a port without stacks of its own (stack copying) claims
  * neither, and the suite skips those cases, saying why.
+ * Optional: `const gl__port_debug gl__port_debug_info` (core/port.h) says where a
+ * suspended greenlet's registers are, for gdb's `greenlet bt`.
  */
 #include "port.h"
 #include "stack.h"
