@@ -26,18 +26,17 @@ void gl__greenlet_free(gl_greenlet *g)
     free((char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size));
 }
 
-void gl__set_guard(gl_greenlet *g, void *lo, void *hi)
+void gl__set_guard(gl_greenlet *g, void *stack_lo)
 {
-    g->guard_lo = lo;
-    g->guard_hi = hi;
+    g->guard = stack_lo;
 }
 
 gl_greenlet *gl__running_guard(void **lo, void **hi)
 {
     gl__thread *t = gl__tls_thread;
     gl_greenlet *g = t ? t->current : NULL;
-    *lo = g ? g->guard_lo : NULL;
-    *hi = g ? g->guard_hi : NULL;
+    *hi = g ? g->guard : NULL;
+    *lo = *hi ? (char *)*hi - GL__GUARD_BYTES : NULL;
     return g;
 }
 
@@ -359,11 +358,8 @@ static __attribute__((noinline)) void *run_once(gl_greenlet *self)
         self->raising = 1;
         return NULL;
     }
-    gl_run_fn run = self->run;
-    self->run = NULL; /* greenlet deletes `run` once started */
-    self->ran = run;
     self->raising = 0;
-    return run(arg);
+    return self->run(arg); /* started: gl_run() says NULL from now on */
 }
 
 /* `self` has ended with `ret` (or raised): its outcome goes to the first live
@@ -554,6 +550,6 @@ int gl_started(const gl_greenlet *g) { return g && g->started; }
 int gl_active(const gl_greenlet *g) { return g && g->started && !g->finished; }
 int gl_dead(const gl_greenlet *g) { return g && g->started && g->finished; }
 int gl_is_main(const gl_greenlet *g) { return g && g->is_main; }
-gl_run_fn gl_run(const gl_greenlet *g) { return g ? g->run : NULL; }
+gl_run_fn gl_run(const gl_greenlet *g) { return g && !g->started ? g->run : NULL; }
 void gl_set_userdata(gl_greenlet *g, void *data) { if (g) g->userdata = data; }
 void *gl_userdata(const gl_greenlet *g) { return g ? g->userdata : NULL; }

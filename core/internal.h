@@ -92,18 +92,18 @@ struct gl_greenlet {
     unsigned char started;
     unsigned char finished;
     unsigned char is_main;
-    unsigned char released;    /* port resources given back */
+    unsigned char released : 1;   /* port resources given back */
+    unsigned char user_ref : 1;   /* the creator's reference is still held */
+    unsigned char raising : 1;    /* gl_raise() was called: end with errors->raised */
+    unsigned char destroying : 1; /* a gl_destroy of it waits for its death */
     gl__thread *thread;
-    unsigned char user_ref;    /* the creator's reference is still held */
-    unsigned char raising;     /* gl_raise() was called: end with errors->raised */
-    unsigned char destroying;  /* a gl_destroy of it waits for its death */
     gl_greenlet *parent;       /* NULL only for main */
-    gl_run_fn run;
+    gl_run_fn run;             /* kept once started, for debuggers; gl_run() says NULL then,
+                                  as greenlet deletes `run` */
     void *userdata;
-    void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
+    void *guard;               /* its stack's lowest byte, if guarded (gl__set_guard) */
     gl__errors *errors;        /* NULL until the first error (gl__errors_of) */
     gl_greenlet *live_prev, *live_next; /* the thread's registry (registry.c) */
-    gl_run_fn ran;             /* `run` once started (for debuggers: gl_run() is NULL then) */
 };
 
 /* g's error records, allocated on first use; out of memory, the thread's spare ones

@@ -17,9 +17,9 @@
  *   - gl__port_info.caps says what the mechanism offers (GL_CAP_*, include/greenlet.h);
  *     the conformance suite runs the cases of a capability only on ports that claim it.
  *     GL_CAP_GUARD_PAGE is a promise the suite checks: a greenlet that recurses past the
- *     bottom of its stack with 1 KiB frames faults inside the guard range recorded for
- *     it (gl__set_guard: an unmapped gap or PROT_NONE pages, at least a page, right
- *     below the stack), and the process dies of SIGSEGV after the reporter printed
+ *     bottom of its stack with 1 KiB frames faults inside the guard recorded for it
+ *     (gl__set_guard: an unmapped gap or PROT_NONE pages, at least a page, right below
+ *     the stack), and the process dies of SIGSEGV after the reporter printed
  *     "stack overflow in greenlet"; N guarded stacks add about N memory maps (not 2 N);
  *     a later mmap never lands in a gap. GL_CAP_GUARD_CANARY: the port honours
  *     gl_set_stack_guard(GL_GUARD_CANARY) and calls gl__stack_check() for the leaving
@@ -112,9 +112,10 @@ static inline gl_greenlet *gl__port_greenlet(void *ctx)
 void gl__port_switch_refused(gl_greenlet *from, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The greenlet's stack guard range [lo, hi), for overflow reports (gl__stack_alloc
- * records it; a port that gets its stacks elsewhere records their guards itself). */
-void gl__set_guard(gl_greenlet *g, void *lo, void *hi);
+/* The lowest byte of g's stack, below which a fault (within GL__GUARD_BYTES,
+ * mechanism/overflow.h) is reported as g's stack overflow; NULL: g has no guard.
+ * gl__stack_alloc records it; a port that gets its stacks elsewhere records them. */
+void gl__set_guard(gl_greenlet *g, void *stack_lo);
 
 /* ---- for debuggers --------------------------------------------------------------- */
 

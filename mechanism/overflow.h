@@ -7,6 +7,11 @@
 #ifndef GL_OVERFLOW_H
 #define GL_OVERFLOW_H
 
+/* How far below a greenlet's stack a fault counts as its overflow: the guard gap
+ * mechanism/stack.c leaves below each stack (a frame up to this size still lands in it;
+ * larger ones probe their pages in order: -fstack-clash-protection). */
+#define GL__GUARD_BYTES ((size_t)64 * 1024)
+
 /* Installs the reporter for the calling thread (idempotent, best effort: not when the
  * program has a SIGSEGV handler of its own). Returns the signal stack it gave this
  * thread, for gl__overflow_reporter_remove(), or NULL. */

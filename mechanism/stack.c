@@ -49,7 +49,6 @@
 __thread gl__fiber *gl__fiber_leaving;
 #endif
 
-#define GAP_BYTES ((size_t)64 * 1024)   /* a frame up to this size still faults in the gap */
 #define ARENA_BYTES ((size_t)1 << 30)   /* most address space per arena (reserved, not memory);
                                          * the first holds 16 stacks, each next as many as
                                          * those before it */
@@ -141,7 +140,7 @@ static char *reserve(size_t size, int prot, int *placed)
 static struct gl__arena *arena_new(size_t usable, unsigned canary, size_t want)
 {
     /* Below each stack: the unmapped guard gap, or the canary's zone (one page). */
-    size_t gap = canary || GAP_BYTES < page_size() ? page_size() : GAP_BYTES;
+    size_t gap = canary ? page_size() : GL__GUARD_BYTES;
     size_t stride = usable + gap;
     if (stride < usable)
         return NULL;
@@ -266,7 +265,7 @@ int gl__stack_alloc(gl__stack *s, size_t size, gl_greenlet *g)
     size_t usable = (size + page - 1) & ~(page - 1);
     unsigned canary = guard_mode == GL_GUARD_CANARY;
     memset(s, 0, sizeof *s);
-    if (usable < size || usable > SIZE_MAX - GAP_BYTES) {
+    if (usable < size || usable > SIZE_MAX - GL__GUARD_BYTES) {
         errno = ENOMEM;
         return GL_ENOSTACK;
     }
@@ -294,9 +293,9 @@ int gl__stack_alloc(gl__stack *s, size_t size, gl_greenlet *g)
         return GL_ENOSTACK;
     const struct gl__arena *a = s->arena;
     if (a->canary)
-        gl__set_guard(g, NULL, NULL); /* its zone is mapped: nothing faults there */
+        gl__set_guard(g, NULL); /* its zone is mapped: nothing faults there */
     else
-        gl__set_guard(g, (char *)s->lo - a->gap, s->lo);
+        gl__set_guard(g, s->lo); /* a->gap == GL__GUARD_BYTES below it */
     return GL_OK;
 }
 

@@ -91,7 +91,7 @@ def _describe_code(addr, at_pc=False):
 def _run_of(g):
     if int(g["is_main"]):
         return "(main)"
-    fn = g["run"] if not int(g["started"]) else g["ran"]
+    fn = g["run"]  # kept once started (gl_run() says NULL then, as greenlet deletes run)
     addr = int(fn.cast(gdb.lookup_type("unsigned long")))
     return _describe_code(addr) if addr else "-"
 
