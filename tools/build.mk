@@ -90,9 +90,9 @@ $(BUILD)/$(1)/tools/greenlet_states_$(2).o: $(call obj,$(1),examples/greenlet_st
 	@mkdir -p $$(@D)
 	$$(call vget,CC,$(1)) -r -nostdlib $$^ -o $$@
 endef
-$(foreach v,$(CET_VARIANTS),$(foreach p,$(PORTS),$(eval $(call cet_rules,$(v),$(p)))))
+$(foreach v,$(CET_VARIANTS),$(foreach p,$(call vget,PORTS,$(v)),$(eval $(call cet_rules,$(v),$(p)))))
 
-CET_OBJS := $(foreach v,$(CET_VARIANTS),$(foreach p,$(PORTS),$(BUILD)/$(v)/tools/greenlet_states_$(p).o))
+CET_OBJS := $(foreach v,$(CET_VARIANTS),$(foreach p,$(call vget,PORTS,$(v)),$(BUILD)/$(v)/tools/greenlet_states_$(p).o))
 .PHONY: check-cet
 check-cet: $(CET_OBJS)
 	@tools/check_cet.sh $^
