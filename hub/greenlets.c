@@ -192,7 +192,7 @@ int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg)
     w->arg = arg;
     g->refs++; /* until the link has run */
     if (g->dead)
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waiter_wake(h, w);
     else
         hub__waitq_push(&g->joiners, w);
     return HUB_OK;

@@ -48,13 +48,8 @@ typedef struct registered {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static registered *registry;
-static atomic_uint generation = 1; /* bumped when a hub goes away: stale caches miss */
-
-static _Thread_local struct {
-    gl_greenlet *main;
-    hub__hub *hub;
-    unsigned generation;
-} cache;
+atomic_uint hub__generation = 1; /* bumped when a hub goes away: stale caches miss */
+_Thread_local hub__hub_cache hub__cache;
 
 static void at_thread_exit(void *arg);
 
@@ -117,16 +112,14 @@ static hub__hub *create(gl_greenlet *main)
     return h;
 }
 
-hub__hub *hub__get(int make)
+hub__hub *hub__get_slow(int make)
 {
     gl_greenlet *main = gl_main();
     if (!main) {
         hub__fail(GL_ENOMEM, NULL, "no greenlet state for this thread");
         return NULL;
     }
-    unsigned gen = atomic_load(&generation);
-    if (cache.main == main && cache.generation == gen && cache.hub)
-        return cache.hub;
+    unsigned gen = atomic_load(&hub__generation);
     hub__hub *h = NULL;
     pthread_mutex_lock(&registry_lock);
     for (registered *r = registry; r; r = r->next)
@@ -138,9 +131,9 @@ hub__hub *hub__get(int make)
     if (!h && make)
         h = create(main);
     if (h) {
-        cache.main = main;
-        cache.hub = h;
-        cache.generation = gen;
+        hub__cache.main = main;
+        hub__cache.hub = h;
+        hub__cache.generation = gen;
     }
     return h;
 }
@@ -257,11 +250,9 @@ void *hub__run(void *arg)
     }
 }
 
-void hub__after_switch(hub__hub *h, int rc, void *value)
+void hub__record_death(hub__hub *h, int rc, void *value)
 {
     hub_greenlet *g = h->dying;
-    if (!g)
-        return; /* someone switched to the hub to wait: nothing to record */
     h->dying = NULL;
     g->dead = 1;
     if (rc == GL_OK) {
@@ -279,7 +270,7 @@ void hub__after_switch(hub__hub *h, int rc, void *value)
     hub__timeouts_orphan(g);
     hub__waiter *w;
     while ((w = hub__waitq_first(&g->joiners)))
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waiter_wake(h, w);
     hub__list_remove(&h->live, &g->live);
     h->live_greenlets--;
     hub__greenlet_unref(g);
@@ -319,8 +310,8 @@ static int teardown(hub__hub *h, int run)
             break;
         }
     pthread_mutex_unlock(&registry_lock);
-    atomic_fetch_add(&generation, 1);
-    cache.hub = NULL;
+    atomic_fetch_add(&hub__generation, 1);
+    hub__cache.hub = NULL;
     free(h);
     return HUB_OK;
 }

@@ -13,7 +13,6 @@ typedef struct {
 typedef struct {
     ev_io w;
     hub__io *io;
-    int wanted; /* events the hub wants now; the watcher may still poll for more */
 } libev_io;
 
 static int libev_create(void **out)
@@ -26,6 +25,11 @@ static int libev_create(void **out)
         free(l);
         return EIO;
     }
+    /* libev allocates its timer heap at the first start, and aborts when it cannot:
+     * do it now, not in a poll that may come while memory runs out. */
+    ev_timer_init(&l->wakeup, NULL, 1., 0.);
+    ev_timer_start(l->ev, &l->wakeup);
+    ev_timer_stop(l->ev, &l->wakeup);
     *out = l;
     return 0;
 }
@@ -42,12 +46,11 @@ static void libev_io_cb(struct ev_loop *ev, ev_io *w, int revents)
 {
     (void)ev;
     libev_io *x = (libev_io *)w;
-    if (!x->wanted) {
-        ev_io_stop(ev, w); /* nobody waits any more: stop now (see libev_io_set) */
-        return;
-    }
     int events = (revents & EV_READ ? HUB__READ : 0) | (revents & EV_WRITE ? HUB__WRITE : 0);
-    /* libev reports a descriptor it cannot watch (closed behind its back) as EV_ERROR. */
+    /* libev reports a descriptor it cannot watch (closed behind its back) as EV_ERROR,
+     * and has stopped the watcher. */
+    if (revents & EV_ERROR)
+        x->io->watching = 0;
     hub__io_ready(x->io, events, revents & EV_ERROR ? EBADF : 0);
 }
 
@@ -60,22 +63,22 @@ static int libev_io_init(void *loop, hub__io *io)
     x->io = io;
     ev_io_init(&x->w, libev_io_cb, io->fd, EV_READ);
     io->backend = x;
+    io->watching = 0;
     return 0;
 }
 
-/* Stopping is put off until an event arrives that nobody wants: a greenlet that
- * reads, waits, reads again then costs no epoll_ctl per wait. */
-static void libev_io_set(void *loop, hub__io *io, int events)
+static int libev_io_set(void *loop, hub__io *io, int events)
 {
     libev_loop *l = loop;
     libev_io *x = io->backend;
-    int mask = (events & HUB__READ ? EV_READ : 0) | (events & HUB__WRITE ? EV_WRITE : 0);
-    x->wanted = events;
-    if (!events || (ev_is_active(&x->w) && x->w.events == mask))
-        return;
     ev_io_stop(l->ev, &x->w);
-    ev_io_set(&x->w, io->fd, mask);
-    ev_io_start(l->ev, &x->w);
+    if (events) {
+        ev_io_set(&x->w, io->fd, (events & HUB__READ ? EV_READ : 0) |
+                                     (events & HUB__WRITE ? EV_WRITE : 0));
+        ev_io_start(l->ev, &x->w);
+    }
+    io->watching = events;
+    return 0;
 }
 
 static void libev_io_free(void *loop, hub__io *io)
@@ -85,6 +88,7 @@ static void libev_io_free(void *loop, hub__io *io)
     ev_io_stop(l->ev, &x->w);
     free(x);
     io->backend = NULL;
+    io->watching = 0;
 }
 
 static void libev_wakeup_cb(struct ev_loop *ev, ev_timer *w, int revents)

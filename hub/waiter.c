@@ -71,15 +71,6 @@ hub__waiter *hub__waiter_new(hub__hub *h)
     return w;
 }
 
-void hub__waiter_free(hub__hub *h, hub__waiter *w)
-{
-    if (w->q)
-        hub__waitq_remove(w->q, w);
-    hub__timer_stop(h, &w->timer);
-    hub__cb_cancel(h, &w->resume);
-    hub__list_push(&h->free_waiters, &w->node);
-}
-
 void hub__waiters_release(hub__hub *h)
 {
     hub__node *n;
