@@ -211,8 +211,10 @@ static void run_loop(hub__hub *h)
         run_callbacks(h);
         if (h->destroying)
             return;
-        int64_t now = hub__now_ns();
+        int64_t now = h->now = hub__now_ns();
         hub__timers_run(h, now);
+        if (h->unchecked.head)
+            hub__io_check_due(h, now);
         int64_t timeout;
         if (h->fifo_count) {
             timeout = 0;
@@ -225,11 +227,26 @@ static void run_loop(hub__hub *h)
             else
                 return;
         }
+        /* Waits that trust a record unchecked: block no longer than until a check is
+         * due (see io.c). */
+        int64_t check = timeout != 0 ? hub__io_next_check(h, now) : -1;
+        if (check >= 0 && (timeout < 0 || check - now < timeout))
+            timeout = check > now ? check - now : 0;
         /* With nothing watched and nothing to wait for, the poll would only cost a
          * syscall; with descriptors watched, ready ones get their turn every pass. */
-        if (timeout != 0 || h->io_waiters)
-            h->ops->poll(h->loop, timeout);
-        hub__timers_run(h, hub__now_ns());
+        if (timeout != 0 || h->io_waiters) {
+            uint64_t events = h->io_events;
+            int64_t start = now;
+            h->ops->poll(h->loop, now, timeout);
+            now = h->now = hub__now_ns();
+            if (h->io_events != events)
+                h->io_quiet_since = -1;
+            else if (h->io_quiet_since < 0)
+                h->io_quiet_since = start; /* the first of the polls that found nothing */
+        } else {
+            now = h->now = hub__now_ns();
+        }
+        hub__timers_run(h, now);
     }
 }
 

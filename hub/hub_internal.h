@@ -262,10 +262,14 @@ typedef struct hub__io {
     int watching;             /* HUB__READ | HUB__WRITE the backend polls for (set by it) */
     unsigned char always_ready; /* a regular file: poll would refuse it */
     unsigned char recv_waited;  /* hub_recv's last call had to wait: wait before reading */
+    unsigned char unchecked;  /* in hub->unchecked: waits trust it without a check */
+    unsigned char suspect;    /* a wake-up found nothing to do: check before the next wait */
     dev_t dev;                /* the file it names (when made, or last checked) */
     ino_t ino;
     hub__waiter *reader, *writer; /* the waits under way (NULL once resolved) */
     void *backend;            /* the backend's watcher */
+    hub__node unchecked_node;
+    int64_t trusted_since;    /* hub->now when a wait began to trust it */
 } hub__io;
 
 /* The hub's record of `fd`, if it has one (dropped by hub_close). */
@@ -282,6 +286,14 @@ static inline int hub__io_wanted(const hub__io *io)
  * (>= 0) and found the hub. */
 int hub__io_wait(hub__hub *h, int fd, int events, double timeout, const char *what);
 
+/* The loop's side of the checks (see hub.h, HUB_FD_CHECK_IDLE): check the records due
+ * at `now` (h->now); and when the next one is due (-1: none), which bounds a poll. */
+void hub__io_check_due(hub__hub *h, int64_t now);
+int64_t hub__io_next_check(const hub__hub *h, int64_t now);
+/* Check the records that waits of `g` trust unchecked, before a timeout ends them: 1
+ * if that woke one of them (its wake-up then comes before the timeout). */
+int hub__io_check_waits_of(hub__hub *h, gl_greenlet *g);
+
 /* ---- the hub ---------------------------------------------------------------------------- */
 
 struct hub__hub {
@@ -297,6 +309,11 @@ struct hub__hub {
     hub__io **ios;            /* by fd */
     size_t ios_cap;
     size_t io_waiters;        /* greenlets waiting on descriptors */
+    hub__list unchecked;      /* hub__io records waits trust unchecked, oldest first */
+    int64_t now;              /* the loop's last clock reading (hub__now_ns) */
+    int64_t io_quiet_since;   /* since when polls have found no descriptor event (-1:
+                                 the last one found some) */
+    uint64_t io_events;       /* descriptor events delivered so far */
     hub_greenlet *dying;      /* set by a hub greenlet right before its function ends */
     hub__list live;           /* hub_greenlets spawned and not dead, in spawn order */
     size_t live_greenlets;

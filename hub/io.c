@@ -2,7 +2,22 @@
  * greenlets wait on. One record per descriptor (by number), kept until hub_close(), or
  * until a check finds that the number now names another file (a plain close(), then
  * the number reused): the loop does not watch that file, so the record is made again
- * for it, and the waits under way move to it. */
+ * for it, and the waits under way move to it.
+ *
+ * Checking costs a system call (fstat), and a request/response server waits once per
+ * round trip, so a wait does not check a record the backend already polls for: it
+ * trusts it, and the record joins hub->unchecked. The loop checks the records there
+ * when it has had no descriptor event for HUB_FD_CHECK_IDLE (a record left stale by a
+ * plain close() gets no event, so the hub soon has nothing else to do), or
+ * HUB_FD_CHECK_MAX after the first wait trusted it whatever the load; a timeout (the
+ * wait's own or a hub_timeout) checks before it ends a wait. A record leaves the list
+ * once checked, or once nobody waits on it: a busy server's waits, served by the
+ * events they wait for, are never checked. Checked at once instead: a record the
+ * backend must start polling for (an epoll_ctl on a number closed behind libuv's back
+ * aborts it), a record of a file that is always ready (no event would ever reveal a
+ * socket that took its number), and one a wake-up found nothing on (the socket helpers
+ * mark it: a plain-closed file that lives on elsewhere may still fire under the
+ * number). */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -45,9 +60,28 @@ static void fail_waits(hub__hub *h, hub__io *io, int code, int err, const char *
     }
 }
 
+/* A wait trusts io unchecked: it joins the list the loop checks. */
+static inline void trust(hub__hub *h, hub__io *io)
+{
+    if (!io->unchecked) {
+        io->unchecked = 1;
+        io->trusted_since = h->now;
+        hub__list_push(&h->unchecked, &io->unchecked_node);
+    }
+}
+
+static inline void untrust(hub__hub *h, hub__io *io)
+{
+    if (io->unchecked) {
+        io->unchecked = 0;
+        hub__list_remove(&h->unchecked, &io->unchecked_node);
+    }
+}
+
 /* Forget io (its waits, if any, were woken). */
 static void drop(hub__hub *h, hub__io *io)
 {
+    untrust(h, io);
     if (io->backend)
         h->ops->io_free(h->loop, io);
     h->ios[io->fd] = NULL;
@@ -107,12 +141,14 @@ static hub__io *io_new(hub__hub *h, int fd, const struct stat *st, const char *w
 }
 
 /* Is io's number still the file io was made for? 0 if it is, or once io is remade
- * for the file it names now (its waits go on there; on a file that is always ready
- * they are woken); otherwise an errno value (the number is not open: EBADF) and io
- * is gone, its waits woken with HUB_ESYS. */
+ * for the file it names now (its waits go on there; those it can serve at once are
+ * woken); otherwise an errno value (the number is not open: EBADF) and io is gone, its
+ * waits woken with HUB_ESYS. */
 static int check(hub__hub *h, hub__io *io)
 {
     struct stat st;
+    untrust(h, io);
+    io->suspect = 0;
     if (fstat(io->fd, &st) < 0) {
         int err = errno;
         fail_waits(h, io, HUB_ESYS, err, " (closed without hub_close while waited on)");
@@ -132,9 +168,67 @@ static int check(hub__hub *h, hub__io *io)
         drop(h, io);
         return err;
     }
-    if (io->always_ready) {
+    struct pollfd p = {.fd = io->fd, .events = (wanted & HUB__READ ? POLLIN : 0) |
+                                               (wanted & HUB__WRITE ? POLLOUT : 0)};
+    if (io->always_ready)
+        p.revents = POLLIN | POLLOUT;
+    else if (!wanted || poll(&p, 1, 0) <= 0)
+        return 0; /* the loop's next poll serves them */
+    if (p.revents & (POLLIN | POLLERR | POLLHUP))
         wake(h, &io->reader);
+    if (p.revents & (POLLOUT | POLLERR | POLLHUP))
         wake(h, &io->writer);
+    return 0;
+}
+
+/* Records checked per HUB_FD_CHECK_IDLE of quiet. */
+#define IDLE_BATCH 8
+
+void hub__io_check_due(hub__hub *h, int64_t now)
+{
+    /* Quiet: whatever waits on a stale record waits for nothing, and a stale record
+     * rises to the head of the list while the waits on healthy ones are served and go
+     * to its tail; so check the records that have waited longest, a few for each
+     * HUB_FD_CHECK_IDLE of quiet (a load generator descheduled for a moment leaves a
+     * thousand healthy connections waiting: they are not all checked at once). Those
+     * trusted for HUB_FD_CHECK_MAX: every one, a batch per pass. */
+    int idle = h->io_quiet_since >= 0 &&
+               now - h->io_quiet_since >= (int64_t)(HUB_FD_CHECK_IDLE * 1e9);
+    int quiet_checks = idle ? IDLE_BATCH : 0;
+    for (int batch = 64; batch > 0 && h->unchecked.head; batch--) {
+        hub__io *io = hub__container_of(h->unchecked.head, hub__io, unchecked_node);
+        if (now - io->trusted_since < (int64_t)(HUB_FD_CHECK_MAX * 1e9) && quiet_checks-- <= 0)
+            break;
+        check(h, io);
+    }
+    if (idle)
+        h->io_quiet_since = now; /* the next few after as much quiet again */
+}
+
+int64_t hub__io_next_check(const hub__hub *h, int64_t now)
+{
+    if (!h->unchecked.head)
+        return -1;
+    const hub__io *io = hub__container_of(h->unchecked.head, hub__io, unchecked_node);
+    /* A poll about to start finding nothing starts the quiet period. */
+    int64_t idle = (h->io_quiet_since >= 0 ? h->io_quiet_since : now) +
+                   (int64_t)(HUB_FD_CHECK_IDLE * 1e9);
+    int64_t max = io->trusted_since + (int64_t)(HUB_FD_CHECK_MAX * 1e9);
+    return idle < max ? idle : max;
+}
+
+int hub__io_check_waits_of(hub__hub *h, gl_greenlet *g)
+{
+    for (hub__node *n = h->unchecked.head, *next; n; n = next) {
+        next = n->next;
+        hub__io *io = hub__container_of(n, hub__io, unchecked_node);
+        hub__waiter *w = io->reader && io->reader->greenlet == g   ? io->reader
+                         : io->writer && io->writer->greenlet == g ? io->writer
+                                                                   : NULL;
+        if (w) {
+            check(h, io);
+            return w->state != HUB__WAITING;
+        }
     }
     return 0;
 }
@@ -144,6 +238,8 @@ static void timed_out(hub__hub *h, hub__timer *t)
 {
     hub__waiter *w = hub__container_of(t, hub__waiter, timer);
     hub__io *io = w->ctx; /* a waiter with its timer armed is in its slot */
+    if (io->unchecked && (check(h, io) != 0 || w->state != HUB__WAITING))
+        return; /* not a timeout: the number was closed, or reused and ready */
     *(io->reader == w ? &io->reader : &io->writer) = NULL;
     hub__waiter_resolve(h, w, HUB_ETIMEOUT, NULL, "%s after %g s", hub_strerror(HUB_ETIMEOUT),
                         w->timeout_seconds);
@@ -152,6 +248,7 @@ static void timed_out(hub__hub *h, hub__timer *t)
 void hub__io_ready(hub__io *io, int events, int err)
 {
     hub__hub *h = io->hub;
+    h->io_events++;
     if (err) {
         fail_waits(h, io, HUB_ESYS, err, "");
         return;
@@ -166,8 +263,10 @@ void hub__io_ready(hub__io *io, int events, int err)
      * before the next poll, and re-arming would cost an epoll_ctl per wait. */
     if (events & ~wanted & io->watching) {
         int now = hub__io_wanted(io);
-        if (h->ops->io_set(h->loop, io, now) != 0)
-            fail_waits(h, io, HUB_ESYS, EIO, " (the loop could not watch it)");
+        if (now && io->unchecked && check(h, io) != 0)
+            return; /* gone */
+        if (now != io->watching && (err = h->ops->io_set(h->loop, io, now)) != 0)
+            fail_waits(h, io, HUB_ESYS, err, " (the loop could not watch it)");
     }
 }
 
@@ -213,11 +312,20 @@ int hub__io_wait(hub__hub *h, int fd, int events, double timeout, const char *wh
     hub__io *io = hub__io_find(h, fd);
     if (timeout == 0)
         return poll_once(io, fd, events, what);
-    /* Nobody waits on it: since the last wait, the number may have been closed (a
-     * descriptor that is not open must not reach the backend: libuv aborts on it), or
-     * closed and reused for another file, which the loop does not watch. */
-    if ((!io || (!io->reader && !io->writer)) && !(io = checked(h, io, fd, what)))
-        return gl_last_error()->code;
+    /* Since the last wait, the number may have been closed, or closed and reused for
+     * another file, which the loop does not watch (nobody may close a descriptor that
+     * greenlets wait on without hub_close(), so a record in use is as good as its
+     * wait's). The top of this file says when a wait checks, and when it trusts. */
+    if (!io) {
+        if (!(io = checked(h, io, fd, what)))
+            return gl_last_error()->code;
+    } else if ((io->watching & events) != events || io->always_ready || io->suspect) {
+        if ((io->unchecked || io->suspect || (!io->reader && !io->writer)) &&
+            !(io = checked(h, io, fd, what)))
+            return gl_last_error()->code;
+    } else if (!io->reader && !io->writer) {
+        trust(h, io);
+    }
     if (io->always_ready)
         return HUB_OK;
     hub__waiter **slot = slot_of(io, events);
@@ -245,8 +353,12 @@ int hub__io_wait(hub__hub *h, int fd, int events, double timeout, const char *wh
     }
     /* Woken, its slot was freed; thrown into (a kill, a hub_timeout), it is freed here.
      * hub_close() may have dropped the record meanwhile. */
-    if ((io = hub__io_find(h, fd)) && *(slot = slot_of(io, events)) == w)
-        *slot = NULL;
+    if ((io = hub__io_find(h, fd))) {
+        if (*(slot = slot_of(io, events)) == w)
+            *slot = NULL;
+        if (!io->reader && !io->writer)
+            untrust(h, io); /* no wait trusts it any more */
+    }
     hub__waiter_free(h, w);
     return rc;
 }

@@ -30,9 +30,12 @@ typedef struct hub__loop_ops {
     int (*io_set)(void *loop, struct hub__io *io, int events);
     /* Stop and free io->backend (may finish later, from the loop). */
     void (*io_free)(void *loop, struct hub__io *io);
-    /* Wait for descriptor events up to `timeout_ns` (0: only what is ready now; < 0:
-     * no limit), calling hub__io_ready() for each ready descriptor. */
-    void (*poll)(void *loop, int64_t timeout_ns);
+    /* Wait for descriptor events up to `timeout_ns` from `now_ns` (hub__now_ns(); 0:
+     * only what is ready now; < 0: no limit), calling hub__io_ready() for each ready
+     * descriptor. It may end earlier (the hub then polls again): a wake-up timer is
+     * left armed from one poll to the next unless a nearer one is needed, so that a
+     * busy loop bounding each poll costs no timer operation per poll. */
+    void (*poll)(void *loop, int64_t now_ns, int64_t timeout_ns);
 } hub__loop_ops;
 
 /* Called by a backend from poll(): `events` became ready on io (err: an errno value

@@ -7,7 +7,8 @@
 
 typedef struct {
     struct ev_loop *ev;
-    ev_timer wakeup; /* only there to end ev_run(EVRUN_ONCE) in time */
+    ev_timer wakeup;   /* only there to end ev_run(EVRUN_ONCE) in time */
+    int64_t wakeup_at; /* when it fires (hub__now_ns clock), while active */
 } libev_loop;
 
 typedef struct {
@@ -96,20 +97,22 @@ static void libev_wakeup_cb(struct ev_loop *ev, ev_timer *w, int revents)
     (void)ev, (void)w, (void)revents;
 }
 
-static void libev_poll(void *loop, int64_t timeout_ns)
+static void libev_poll(void *loop, int64_t now_ns, int64_t timeout_ns)
 {
     libev_loop *l = loop;
     if (timeout_ns == 0) {
         ev_run(l->ev, EVRUN_NOWAIT);
         return;
     }
-    if (timeout_ns > 0) {
-        ev_now_update(l->ev);
+    int64_t at = now_ns + timeout_ns;
+    if (timeout_ns > 0 && (!ev_is_active(&l->wakeup) || at < l->wakeup_at)) {
+        ev_timer_stop(l->ev, &l->wakeup);
+        ev_now_update(l->ev); /* its clock is the previous iteration's */
         ev_timer_init(&l->wakeup, libev_wakeup_cb, (ev_tstamp)timeout_ns / 1e9, 0.);
         ev_timer_start(l->ev, &l->wakeup);
+        l->wakeup_at = at;
     }
     ev_run(l->ev, EVRUN_ONCE);
-    ev_timer_stop(l->ev, &l->wakeup);
 }
 
 const hub__loop_ops hub__loop_libev = {

@@ -7,6 +7,7 @@
  *   fire before the poll, which then waits with no timeout at all. The timer is armed
  *   from a prepare handle instead, on the very reading the poll's timeout is computed
  *   from.
+ *   A wake-up still armed from an earlier poll bounds this one as well (see loop.h).
  * - libuv frees handles only after uv_close()'s callback, from a later uv_run(). */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@ typedef struct {
     uv_loop_t uv;
     uv_timer_t wakeup;   /* only there to end uv_run(UV_RUN_ONCE) in time */
     uv_prepare_t arm;    /* arms it right before the poll */
-    uint64_t wakeup_ms;  /* how long the next poll may wait; 0: no wake-up */
+    uint64_t wakeup_ms;  /* how long the next poll may wait; 0: no limit */
+    uint64_t wakeup_at;  /* when the wake-up fires (uv_now), while active */
 } libuv_loop;
 
 typedef struct {
@@ -30,8 +32,11 @@ static void noop_timer_cb(uv_timer_t *t) { (void)t; }
 static void arm_wakeup(uv_prepare_t *p)
 {
     libuv_loop *l = hub__container_of(p, libuv_loop, arm);
-    if (l->wakeup_ms)
+    uint64_t at = uv_now(&l->uv) + l->wakeup_ms;
+    if (l->wakeup_ms && (!uv_is_active((uv_handle_t *)&l->wakeup) || at < l->wakeup_at)) {
         uv_timer_start(&l->wakeup, noop_timer_cb, l->wakeup_ms, 0);
+        l->wakeup_at = at;
+    }
 }
 
 static int libuv_create(void **out)
@@ -128,8 +133,9 @@ static void libuv_io_free(void *loop, hub__io *io)
     io->watching = 0;
 }
 
-static void libuv_poll(void *loop, int64_t timeout_ns)
+static void libuv_poll(void *loop, int64_t now_ns, int64_t timeout_ns)
 {
+    (void)now_ns; /* the wake-up is armed on libuv's own clock, see arm_wakeup */
     libuv_loop *l = loop;
     if (timeout_ns == 0) {
         uv_run(&l->uv, UV_RUN_NOWAIT);
@@ -139,7 +145,6 @@ static void libuv_poll(void *loop, int64_t timeout_ns)
     l->wakeup_ms = timeout_ns > 0 ? (uint64_t)((timeout_ns + 999999) / 1000000) : 0;
     uv_run(&l->uv, UV_RUN_ONCE);
     l->wakeup_ms = 0;
-    uv_timer_stop(&l->wakeup);
 }
 
 const hub__loop_ops hub__loop_libuv = {

@@ -22,6 +22,13 @@ static void raise_now(hub__hub *h, hub__cb *cb)
     hub_timeout *t = hub__container_of(cb, hub_timeout, raise);
     if (!t->owner)
         return;
+    /* A descriptor the owner waits on may be ready under a record not checked yet (io.c):
+     * if the check wakes it, that wake-up comes first, as one that came before the
+     * timeout does, and the timeout follows. */
+    if (h->unchecked.head && hub__io_check_waits_of(h, t->owner)) {
+        hub__cb_queue(h, &t->raise);
+        return;
+    }
     void *value;
     /* The owner may cancel (free) t before this returns: do not touch t after. */
     int rc = gl_throw_r(t->owner, &value, HUB_ETIMEOUT, t, "timed out after %g s", t->seconds);

@@ -27,6 +27,15 @@ static double left(double end)
     return l > 0 ? l : 0;
 }
 
+/* A wait on fd was woken, yet the call found nothing to do (EAGAIN): have the next
+ * wait check the hub's record of fd (io.c). */
+static void suspect(hub__hub *h, int fd)
+{
+    hub__io *io = hub__io_find(h, fd);
+    if (io)
+        io->suspect = 1;
+}
+
 static double deadline(double timeout) { return timeout < 0 ? -1 : hub_now() + timeout; }
 
 static void no_delay(int fd)
@@ -81,7 +90,7 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
     if (!h)
         return gl_last_error()->code;
     double end = deadline(timeout);
-    for (;;) {
+    for (int waited = 0;;) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             no_delay(fd);
@@ -92,11 +101,12 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_accept(%d)", listen_fd);
-        if (listen_fd < 0)
-            return hub__fail(GL_EINVAL, NULL, "hub_accept: invalid descriptor %d", listen_fd);
+        if (waited)
+            suspect(h, listen_fd);
         int rc = hub__io_wait(h, listen_fd, HUB__READ, left(end), "hub_accept");
         if (rc != HUB_OK)
             return rc;
+        waited = 1;
     }
 }
 
@@ -176,6 +186,8 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_recv(%d)", fd);
+        if (waited)
+            suspect(h, fd);
         int rc = hub__io_wait(h, fd, HUB__READ, left(end), "hub_recv");
         if (rc != HUB_OK)
             return rc;
@@ -190,22 +202,26 @@ static __attribute__((noinline)) int send_rest(int fd, const char *buf, size_t l
 {
     size_t done = 0;
     double end = deadline(timeout);
-    for (;;) {
+    for (int waited = 0;;) {
         if (n > 0) {
             done += (size_t)n;
             if (sent)
                 *sent = done;
             if (done == len)
                 return HUB_OK;
+            waited = 0;
         } else if (n == 0 || errno != EINTR) {
             if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
                 return hub__fail_errno(errno, "hub_send_all(%d)", fd);
             hub__hub *h = hub__get(1);
             if (!h)
                 return gl_last_error()->code;
+            if (waited)
+                suspect(h, fd);
             int rc = hub__io_wait(h, fd, HUB__WRITE, left(end), "hub_send_all");
             if (rc != HUB_OK)
                 return rc;
+            waited = 1;
         }
         n = send(fd, buf + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
