@@ -83,8 +83,18 @@ static hub__hub *create(gl_greenlet *main)
     h->ops = ops;
     h->main = main;
     h->fifo.prev = h->fifo.next = &h->fifo;
+    /* Room for timers up front: retrying a switch refused for want of memory needs one. */
+    h->heap_cap = 64;
+    h->heap = malloc(h->heap_cap * sizeof *h->heap);
+    if (!h->heap) {
+        free(h);
+        free(r);
+        hub__fail(GL_ENOMEM, NULL, "out of memory for the hub");
+        return NULL;
+    }
     int err = ops->create(&h->loop);
     if (err) {
+        free(h->heap);
         free(h);
         free(r);
         hub__fail(HUB_ELOOP, NULL, "the %s loop could not start: %s", ops->name, strerror(err));
@@ -99,6 +109,7 @@ static hub__hub *create(gl_greenlet *main)
     int rc = gl_new_with_stack(&h->greenlet, hub__run, main, stack);
     if (rc != GL_OK) {
         ops->destroy(h->loop);
+        free(h->heap);
         free(h);
         free(r);
         return NULL; /* gl_new recorded why */
@@ -250,6 +261,8 @@ static void run_loop(hub__hub *h)
     }
 }
 
+static void loop_exit_again(hub__hub *h, hub__timer *t) { (void)h, (void)t; }
+
 void *hub__run(void *arg)
 {
     (void)arg;
@@ -261,10 +274,30 @@ void *hub__run(void *arg)
         /* As gevent's hub: the loop ran dry, so whoever waits on it waits forever.
          * The main greenlet hears of it; switching back to the hub resumes here. */
         void *value;
+        uint64_t arrivals = h->arrivals;
         int rc = gl_throw_r(h->main, &value, HUB_ELOOPEXIT, NULL,
                             "This operation would block forever");
-        hub__after_switch(h, rc, value);
+        if (hub__refused(h, arrivals, rc)) { /* the loop runs until the retry, then again */
+            hub__retry_later(h, &h->loop_exit_retry, loop_exit_again, "a loop exit");
+        } else {
+            hub__switched(h);
+            hub__after_switch(h, rc, value);
+        }
     }
+}
+
+void hub__retry_later(hub__hub *h, hub__timer *t, hub__timer_fn fire, const char *what)
+{
+    if (!h->retry_delay) {
+        h->retry_delay = 0.001;
+        fprintf(stderr, "hub: %s was refused (%s); retrying after 1 ms, doubling to 1 s\n",
+                what, gl_last_error()->message);
+    }
+    t->fire = fire;
+    if (hub__timer_start(h, t, h->retry_delay) != HUB_OK)
+        fire(h, t); /* no room for a timer either: at the next pass */
+    if ((h->retry_delay *= 2) > 1.0)
+        h->retry_delay = 1.0;
 }
 
 void hub__record_death(hub__hub *h, int rc, void *value)

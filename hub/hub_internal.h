@@ -222,7 +222,7 @@ struct hub_greenlet {
     void *value;
     gl_error error;
     hub__cb start;            /* queued by spawn */
-    hub__timer start_timer;   /* armed by spawn_later */
+    hub__timer timer;         /* spawn_later's start; then a refused kill's retry */
     hub__cb kill;             /* queued by kill */
     hub__waitq joiners;
     hub__list timeouts;       /* hub_timeouts it started and did not cancel */
@@ -314,6 +314,9 @@ struct hub__hub {
     int64_t io_quiet_since;   /* since when polls have found no descriptor event (-1:
                                  the last one found some) */
     uint64_t io_events;       /* descriptor events delivered so far */
+    uint64_t arrivals;        /* switches into the hub by greenlets that block */
+    double retry_delay;       /* after a refused switch (seconds; 0: none refused) */
+    hub__timer loop_exit_retry; /* a refused HUB_ELOOPEXIT is thrown again after it */
     hub_greenlet *dying;      /* set by a hub greenlet right before its function ends */
     hub__list live;           /* hub_greenlets spawned and not dead, in spawn order */
     size_t live_greenlets;
@@ -359,6 +362,26 @@ static inline void hub__waiter_free(hub__hub *h, hub__waiter *w)
     if (w->resume.prev)
         hub__cb_cancel(h, &w->resume);
     hub__list_push(&h->free_waiters, &w->node);
+}
+
+/* A switch or throw made by the hub (rc its result, `arrivals` h->arrivals before it)
+ * that the port refused (stackcopy: no memory to save the hub's stack; the target never
+ * ran): 1, else 0. Nothing but a blocking greenlet or a dying one switches into the
+ * hub, so when neither did, the hub never left. */
+static inline int hub__refused(const hub__hub *h, uint64_t arrivals, int rc)
+{
+    return rc != GL_OK && h->arrivals == arrivals && !h->dying;
+}
+
+/* After a refused switch: arm t (of the object whose wake-up was refused) to call `fire`
+ * (which queues that wake-up again) after a delay, 1 ms doubling up to 1 s while
+ * switches keep being refused, so that the wake-up is retried, not lost, and memory
+ * that comes back is used; `what` names it on stderr, once per run of refusals.
+ * hub__switched() ends the run. */
+void hub__retry_later(hub__hub *h, hub__timer *t, hub__timer_fn fire, const char *what);
+static inline void hub__switched(hub__hub *h)
+{
+    h->retry_delay = 0;
 }
 
 /* Records the greenlet that just died (h->dying): its outcome, its joiners woken. */

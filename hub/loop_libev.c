@@ -16,6 +16,11 @@ typedef struct {
     hub__io *io;
 } libev_io;
 
+static void libev_wakeup_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    (void)ev, (void)w, (void)revents;
+}
+
 static int libev_create(void **out)
 {
     libev_loop *l = calloc(1, sizeof *l);
@@ -26,10 +31,12 @@ static int libev_create(void **out)
         free(l);
         return EIO;
     }
-    /* libev allocates its timer heap at the first start, and aborts when it cannot:
-     * do it now, not in a poll that may come while memory runs out. */
-    ev_timer_init(&l->wakeup, NULL, 1., 0.);
+    /* libev allocates its timer heap at the first timer started, its list of pending
+     * watchers at the first event, and aborts when it cannot: a timer that fires now
+     * does both, not in a poll that may come while memory runs out. */
+    ev_timer_init(&l->wakeup, libev_wakeup_cb, 0., 0.);
     ev_timer_start(l->ev, &l->wakeup);
+    ev_run(l->ev, EVRUN_NOWAIT);
     ev_timer_stop(l->ev, &l->wakeup);
     *out = l;
     return 0;
@@ -90,11 +97,6 @@ static void libev_io_free(void *loop, hub__io *io)
     free(x);
     io->backend = NULL;
     io->watching = 0;
-}
-
-static void libev_wakeup_cb(struct ev_loop *ev, ev_timer *w, int revents)
-{
-    (void)ev, (void)w, (void)revents;
 }
 
 static void libev_poll(void *loop, int64_t now_ns, int64_t timeout_ns)
