@@ -983,6 +983,28 @@ CASE(hub, timeout_whose_switch_is_refused_is_tried_again_not_lost)
     CHECK(strstr(said, "a timeout was refused") != NULL);
 }
 
+/* The hub learns of a refused switch from what comes back into it; hub_destroy() throws
+ * into it too, and is not one. */
+CASE(hub, destroying_the_hub_reports_no_refused_switch)
+{
+    FILE *err = tmpfile();
+    CHECK(err != NULL);
+    int saved_stderr = dup(2);
+    CHECK(saved_stderr >= 0 && dup2(fileno(err), 2) == 2);
+    int rc[4];
+    rc[0] = hub_sleep(0); /* the hub goes back to main from a wake-up, */
+    rc[1] = hub_destroy();
+    rc[2] = hub_sleep(0.001); /* and from a timer's */
+    rc[3] = hub_destroy();
+    dup2(saved_stderr, 2);
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(rc[i]);
+    char said[256];
+    ssize_t n = pread(fileno(err), said, sizeof said - 1, 0);
+    said[n > 0 ? n : 0] = 0;
+    CHECK_STR(said, "");
+}
+
 /* ---- NaN and infinite durations ---------------------------------------------------- */
 
 /* NaN compares false to everything: left unchecked it passed for a positive duration
