@@ -366,11 +366,13 @@ static inline void hub__waiter_free(hub__hub *h, hub__waiter *w)
 
 /* A switch or throw made by the hub (rc its result, `arrivals` h->arrivals before it)
  * that the port refused (stackcopy: no memory to save the hub's stack; the target never
- * ran): 1, else 0. Nothing but a blocking greenlet or a dying one switches into the
- * hub, and a hub_destroy() throws into it, so when none of them did, it never left. */
+ * ran): 1, else 0. A port refuses with GL_ENOMEM or GL_ENOSTACK (core/port.h); nothing
+ * but a blocking greenlet or a dying one switches into the hub, and a hub_destroy()
+ * throws into it, so when none of them did, it never left. */
 static inline int hub__refused(const hub__hub *h, uint64_t arrivals, int rc)
 {
-    return rc != GL_OK && h->arrivals == arrivals && !h->dying && !h->destroying;
+    return (rc == GL_ENOMEM || rc == GL_ENOSTACK) && h->arrivals == arrivals && !h->dying &&
+           !h->destroying;
 }
 
 /* After a refused switch: arm t (of the object whose wake-up was refused) to call `fire`
