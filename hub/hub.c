@@ -288,16 +288,13 @@ void *hub__run(void *arg)
 
 void hub__retry_later(hub__hub *h, hub__timer *t, hub__timer_fn fire, const char *what)
 {
-    if (!h->retry_delay) {
-        h->retry_delay = 0.001;
+    if (!h->refusals)
         fprintf(stderr, "hub: %s was refused (%s); retrying after 1 ms, doubling to 1 s\n",
                 what, gl_last_error()->message);
-    }
     t->fire = fire;
-    if (hub__timer_start(h, t, h->retry_delay) != HUB_OK)
+    if (hub__timer_start(h, t, 0.001 * (1 << (h->refusals < 10 ? h->refusals : 10))) != HUB_OK)
         fire(h, t); /* no room for a timer either: at the next pass */
-    if ((h->retry_delay *= 2) > 1.0)
-        h->retry_delay = 1.0;
+    h->refusals++;
 }
 
 void hub__record_death(hub__hub *h, int rc, void *value)

@@ -315,7 +315,7 @@ struct hub__hub {
                                  the last one found some) */
     uint64_t io_events;       /* descriptor events delivered so far */
     uint64_t arrivals;        /* switches into the hub by greenlets that block */
-    double retry_delay;       /* after a refused switch (seconds; 0: none refused) */
+    unsigned refusals;        /* switches refused in a row (hub__retry_later) */
     hub__timer loop_exit_retry; /* a refused HUB_ELOOPEXIT is thrown again after it */
     hub_greenlet *dying;      /* set by a hub greenlet right before its function ends */
     hub__list live;           /* hub_greenlets spawned and not dead, in spawn order */
@@ -383,7 +383,7 @@ static inline int hub__refused(const hub__hub *h, uint64_t arrivals, int rc)
 void hub__retry_later(hub__hub *h, hub__timer *t, hub__timer_fn fire, const char *what);
 static inline void hub__switched(hub__hub *h)
 {
-    h->retry_delay = 0;
+    h->refusals = 0;
 }
 
 /* Records the greenlet that just died (h->dying): its outcome, its joiners woken. */

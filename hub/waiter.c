@@ -46,7 +46,7 @@ static void resume(hub__hub *h, hub__cb *cb)
         hub__retry_later(h, &w->timer, resume_again, "a wake-up");
         return;
     }
-    if (__builtin_expect(h->retry_delay != 0, 0))
+    if (__builtin_expect(h->refusals != 0, 0))
         hub__switched(h);
     hub__after_switch(h, rc, value);
 }
