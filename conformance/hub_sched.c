@@ -739,6 +739,19 @@ CASE(hub, greenlet_whose_os_thread_cannot_be_created_fails_and_its_joiners_wake)
     CHECK_LOG(expected);
 }
 
+/* Lowers this case's process's address-space limit (never the machine's) to what it
+ * maps now plus `spare_mib` MiB. */
+static void limit_address_space(rlim_t spare_mib)
+{
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f && fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (spare_mib << 20);
+    struct rlimit rl = {limit, limit};
+    CHECK_INT(setrlimit(RLIMIT_AS, &rl), 0);
+}
+
 static void *wait_for_go(void *arg)
 {
     return hub_event_wait(go, HUB_FOREVER) == HUB_OK ? arg : gl_reraise();
@@ -759,13 +772,7 @@ CASE(hub, greenlets_that_run_out_of_resources_fail_instead_of_being_lost)
     CHECK(gs != NULL);
     CHECK_OK(hub_event_new(&go));
     CHECK_OK(hub_sleep(0)); /* the hub is up before the limit */
-    long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f && fscanf(f, "%ld", &pages) == 1);
-    fclose(f);
-    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)64 << 20);
-    struct rlimit rl = {limit, limit};
-    CHECK_INT(setrlimit(RLIMIT_AS, &rl), 0); /* lowered in this case's process only */
+    limit_address_space(64);
     int n = 0, spawn_rc = HUB_OK, failed = 0;
     while (n < CAP && !failed) {
         if ((spawn_rc = hub_spawn(&gs[n], wait_for_go, NULL)) != HUB_OK)
@@ -844,37 +851,24 @@ static void *give_memory_back(void *arg)
 }
 
 /* Runs in a hub greenlet while main waits: takes every byte, has the hub take what
- * this greenlet's death gives back (a callback queued first), then does `arg`'s wake-up
- * (an Event set, a kill). The hub's switch that delivers it is its first switch out of
- * its own frames: on stackcopy it needs memory to save them, and is refused. */
+ * this greenlet's death gives back (a callback queued first), then does its wake-up, if
+ * any (an Event set, a kill). The hub's switch that delivers a wake-up is then its
+ * first switch out of its own frames: on stackcopy it needs memory to save them, and is
+ * refused. */
 static hub_event *never_set;
 static hub_greenlet *starved_victim;
+static int (*wake_up_after)(void *arg);
 
-static void *starve_then_set(void *arg)
+static void *starve_then_wake(void *arg)
 {
     if (hub_run_callback(NULL, take_all_memory_cb, NULL) != HUB_OK)
         return gl_reraise();
     take_all_memory();
-    return hub_event_set(arg) == HUB_OK ? NULL : gl_reraise();
+    return !wake_up_after || wake_up_after(arg) == HUB_OK ? NULL : gl_reraise();
 }
 
-static void *starve_then_kill(void *arg)
-{
-    (void)arg;
-    if (hub_run_callback(NULL, take_all_memory_cb, NULL) != HUB_OK)
-        return gl_reraise();
-    take_all_memory();
-    return hub_kill_nowait(starved_victim) == HUB_OK ? NULL : gl_reraise();
-}
-
-static void *starve(void *arg)
-{
-    (void)arg;
-    if (hub_run_callback(NULL, take_all_memory_cb, NULL) != HUB_OK)
-        return gl_reraise();
-    take_all_memory();
-    return NULL;
-}
+static int set_it(void *e) { return hub_event_set(e); }
+static int kill_nowait(void *g) { return hub_kill_nowait(g); }
 
 /* The victim of a kill or a timeout (arg: its seconds, or NULL): waits for nothing. */
 static void *wait_for_nothing(void *arg)
@@ -896,11 +890,11 @@ static __attribute__((noinline)) void touch_stack(void)
         pages[i] = 0;
 }
 
-/* `starver` (spawned with `arg`, after `first` if not NULL) runs out of memory and
- * wakes someone; main waits: on the Event `woken`, or joins `first`. Returns what
- * main's wait returned, with what the hub said on stderr in said[]; skips where
- * address-space limits cannot be used. */
-static int wait_through_a_refusal(gl_run_fn starver, void *arg, hub_event *woken,
+/* starve_then_wake (spawned with `arg`, after `first` if not NULL) runs out of memory
+ * and wakes someone with `wake` (or not: a timeout will); main waits: on the Event
+ * `woken`, or joins `first`. Returns what main's wait returned, with what the hub said
+ * on stderr in said[]; skips where address-space limits cannot be used. */
+static int wait_through_a_refusal(int (*wake)(void *arg), void *arg, hub_event *woken,
                                   hub_greenlet *first, char *said, size_t size)
 {
     if (HUB_CASES_ASAN)
@@ -913,15 +907,10 @@ static int wait_through_a_refusal(gl_run_fn starver, void *arg, hub_event *woken
     CHECK(err != NULL);
     int err_fd = fileno(err), saved_stderr = dup(2);
     CHECK(saved_stderr >= 0);
-    CHECK_OK(hub_spawn(&g, starver, arg));
+    wake_up_after = wake;
+    CHECK_OK(hub_spawn(&g, starve_then_wake, arg));
     touch_stack(); /* the thread's stack grows now: later it could not */
-    long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f && fscanf(f, "%ld", &pages) == 1);
-    fclose(f);
-    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)32 << 20);
-    struct rlimit rl = {limit, limit};
-    CHECK_INT(setrlimit(RLIMIT_AS, &rl), 0); /* lowered in this case's process only */
+    limit_address_space(32);
     void *probe = mmap(NULL, (size_t)1 << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (probe != MAP_FAILED) {
         munmap(probe, (size_t)1 << 30);
@@ -951,7 +940,7 @@ CASE(hub, wake_up_whose_switch_is_refused_is_tried_again_not_lost)
     hub_event *woken;
     char said[256];
     CHECK_OK(hub_event_new(&woken));
-    CHECK_OK(wait_through_a_refusal(starve_then_set, woken, woken, NULL, said, sizeof said));
+    CHECK_OK(wait_through_a_refusal(set_it, woken, woken, NULL, said, sizeof said));
     if (!*said)
         SKIP("this port switched without needing memory: nothing to refuse");
     CHECK(strstr(said, "a wake-up was refused") != NULL);
@@ -962,7 +951,8 @@ CASE(hub, kill_whose_switch_is_refused_is_tried_again_not_lost)
     char said[256];
     CHECK_OK(hub_event_new(&never_set));
     CHECK_OK(hub_spawn(&starved_victim, wait_for_nothing, NULL));
-    CHECK_OK(wait_through_a_refusal(starve_then_kill, NULL, NULL, starved_victim, said, sizeof said));
+    CHECK_OK(wait_through_a_refusal(kill_nowait, starved_victim, NULL, starved_victim, said,
+                                    sizeof said));
     CHECK_LOG("victim:GreenletExit");
     if (!*said)
         SKIP("this port switched without needing memory: nothing to refuse");
@@ -976,7 +966,7 @@ CASE(hub, timeout_whose_switch_is_refused_is_tried_again_not_lost)
     hub_greenlet *g;
     CHECK_OK(hub_event_new(&never_set));
     CHECK_OK(hub_spawn(&g, wait_for_nothing, &seconds));
-    CHECK_OK(wait_through_a_refusal(starve, NULL, NULL, g, said, sizeof said));
+    CHECK_OK(wait_through_a_refusal(NULL, NULL, NULL, g, said, sizeof said));
     CHECK_LOG("victim:timeout");
     if (!*said)
         SKIP("this port switched without needing memory: nothing to refuse");

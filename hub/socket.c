@@ -27,16 +27,23 @@ static double left(double end)
     return l > 0 ? l : 0;
 }
 
-/* A wait on fd was woken, yet the call found nothing to do (EAGAIN): have the next
- * wait check the hub's record of fd (io.c). */
-static void suspect(hub__hub *h, int fd)
-{
-    hub__io *io = hub__io_find(h, fd);
-    if (io)
-        io->suspect = 1;
-}
 
 static double deadline(double timeout) { return timeout < 0 ? -1 : hub_now() + timeout; }
+
+/* The call found nothing to do on fd (EAGAIN): wait for `events` until `end`. If it had
+ * waited already (*waited), that wake-up was for nothing: the wait checks the hub's
+ * record of fd first (io.c). */
+static int wait_again(hub__hub *h, int fd, int events, double end, int *waited,
+                      const char *what)
+{
+    hub__io *io;
+    if (*waited && (io = hub__io_find(h, fd)))
+        io->suspect = 1;
+    int rc = hub__io_wait(h, fd, events, left(end), what);
+    if (rc == HUB_OK)
+        *waited = 1;
+    return rc;
+}
 
 static void no_delay(int fd)
 {
@@ -101,12 +108,9 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_accept(%d)", listen_fd);
-        if (waited)
-            suspect(h, listen_fd);
-        int rc = hub__io_wait(h, listen_fd, HUB__READ, left(end), "hub_accept");
+        int rc = wait_again(h, listen_fd, HUB__READ, end, &waited, "hub_accept");
         if (rc != HUB_OK)
             return rc;
-        waited = 1;
     }
 }
 
@@ -186,12 +190,9 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_recv(%d)", fd);
-        if (waited)
-            suspect(h, fd);
-        int rc = hub__io_wait(h, fd, HUB__READ, left(end), "hub_recv");
+        int rc = wait_again(h, fd, HUB__READ, end, &waited, "hub_recv");
         if (rc != HUB_OK)
             return rc;
-        waited = 1;
     }
 }
 
@@ -216,12 +217,9 @@ static __attribute__((noinline)) int send_rest(int fd, const char *buf, size_t l
             hub__hub *h = hub__get(1);
             if (!h)
                 return gl_last_error()->code;
-            if (waited)
-                suspect(h, fd);
-            int rc = hub__io_wait(h, fd, HUB__WRITE, left(end), "hub_send_all");
+            int rc = wait_again(h, fd, HUB__WRITE, end, &waited, "hub_send_all");
             if (rc != HUB_OK)
                 return rc;
-            waited = 1;
         }
         n = send(fd, buf + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
