@@ -15,10 +15,12 @@
 #                   such note), keep IBT / BTI+PAC in their GNU property note; SHSTK only
 #                   where mechanism/arch's switch is not linked (it does not claim it)
 #   check-gdb       tools/gdb/check.sh: gdb -batch on examples/greenlet_states of every
-#                   port: the extension (tools/gdb/switchyard.py) loads by itself, `info
-#                   greenlets` and `greenlet bt` are right, backtraces are clean inside a
-#                   greenlet and at every instruction of the switch (x86-64: Debian's gdb
-#                   has no AArch64 target; check-cfi covers that file)
+#                   port, x86-64 natively and AArch64 under qemu-user (gdb-multiarch),
+#                   plain and protected: the extension (tools/gdb/switchyard.py) loads by
+#                   itself, `info greenlets` and `greenlet bt` are right, backtraces are
+#                   clean inside a greenlet, and the unwind information (CFI) of both
+#                   switch files is right at every instruction, stepped one at a time
+#                   through both switches and compared with the execution
 #
 # `CC=clang make test` builds everything with clang (and the benchmark shim with
 # clang++).
@@ -68,12 +70,6 @@ TEST_EXTRA += check-cfi
 TEST_BUILD_EXTRA += $(foreach a,$(CFI_ARCHES),$(BUILD)/tools/cfi/$(word 2,$(subst :, ,$(a))).o \
                       $(BUILD)/tools/cfi/$(word 2,$(subst :, ,$(a)))_protected.o)
 
-# ---- gdb ---------------------------------------------------------------------------------
-.PHONY: check-gdb
-check-gdb: $(foreach p,$(PORTS),$(BUILD)/release/bin/examples/greenlet_states_$(p))
-	@tools/gdb/check.sh $(BUILD)/release/bin/examples $(BUILD)/tools/gdb-logs $(PORTS)
-TEST_EXTRA += check-gdb
-
 # ---- control-flow protection ---------------------------------------------------------------
 # Two more variants, only ever built for this check: cet (x86-64 -fcf-protection) and
 # bti (AArch64 -mbranch-protection=standard, with the cross compiler).
@@ -98,3 +94,34 @@ check-cet: $(CET_OBJS)
 	@tools/check_cet.sh $^
 TEST_EXTRA += check-cet
 TEST_BUILD_EXTRA += $(CET_OBJS)
+
+# ---- gdb ---------------------------------------------------------------------------------
+# examples/greenlet_states for every port, in each build the gdb check runs on: release
+# with the host's gdb; the protected builds, whose switch differs in the instructions the
+# CFI describes (an endbr64 / bti c first in each entry point: every row moves); the
+# AArch64 builds, plain and bti, under qemu-user with Debian's gdb-multiarch attached to
+# its gdb stub. bti runs on an emulated CPU without pointer authentication: QEMU 7.2's
+# stub does not give gdb the PAC masks, so gdb 13 could not strip the signed return
+# addresses of the C frames (the switch signs nothing; paciasp / autiasp are hints, no-ops
+# there; BTI stays enforced).
+GDB_VARIANTS    := release $(filter clang,$(TEST_VARIANTS)) $(filter cet,$(CET_VARIANTS)) $(if $(AARCH64_CC),aarch64) $(filter bti,$(CET_VARIANTS))
+GDB_RUN_aarch64 := $(AARCH64_RUN) -cpu max,sve=off
+GDB_RUN_bti     := $(AARCH64_RUN) -cpu max,sve=off,pauth=off
+# The check's lines: "gdb <port>: ..." for release, "gdb <variant> <port>: ..." else.
+gdb_label = $(if $(filter release,$(1)),$(2),$(1) $(2))
+gdb_prog  = $(BUILD)/$(1)/bin/examples/greenlet_states_$(2)
+define gdb_program_rules
+$(call gdb_prog,$(1),$(2)): $(call obj,$(1),examples/greenlet_states.c) $(BUILD)/$(1)/lib/libswitchyard_$(2).a
+	@mkdir -p $$(@D)
+	$$(call ccld,$(1)) $$(LDFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) $$(PORT_LDLIBS_$(2))
+endef
+$(foreach v,$(filter-out release,$(GDB_VARIANTS)),$(foreach p,$(call vget,PORTS,$(v)),\
+  $(eval $(call gdb_program_rules,$(v),$(p)))))
+GDB_PROGS := $(foreach v,$(GDB_VARIANTS),$(foreach p,$(call vget,PORTS,$(v)),$(call gdb_prog,$(v),$(p))))
+
+.PHONY: check-gdb
+check-gdb: $(GDB_PROGS)
+	@tools/gdb/check.sh $(BUILD)/tools/gdb-logs $(foreach v,$(GDB_VARIANTS),--run '$(GDB_RUN_$(v))' \
+	  $(foreach p,$(call vget,PORTS,$(v)),'$(call gdb_label,$(v),$(p))=$(call gdb_prog,$(v),$(p))'))
+TEST_EXTRA += check-gdb
+TEST_BUILD_EXTRA += $(GDB_PROGS)
