@@ -3,12 +3,9 @@
 #
 #   clang variant   the release flags built with clang -Werror: rows "<port> clang ..."
 #                   (left out when CC is clang already: then every variant is clang's)
-#   check-cfi       tools/check_cfi.py on both switch files, x86-64 and AArch64: the
-#                   unwind information at every instruction
-#
-#   check-cfi       tools/check_cfi.py on both switch files, x86-64 and AArch64, plain
-#                   and with -fcf-protection / -mbranch-protection: the unwind
-#                   information at every instruction
+#   check-asm       tools/check_asm.sh: the switch files (mechanism/arch) as each build
+#                   assembles them: every global symbol hidden, every function covered
+#                   by unwind information (an FDE)
 #   check-cet       control-flow protection kept: every port's library and an example,
 #                   built with -fcf-protection (x86-64) and -mbranch-protection=standard
 #                   (AArch64), linked together (ld -r: Debian's own crt files carry no
@@ -36,40 +33,6 @@ ifeq ($(CC_IS_CLANG),)
 TEST_VARIANTS   += clang
 endif
 
-# ---- CFI ---------------------------------------------------------------------------------
-# Each switch file assembled as it is built (the other architecture's with Debian's
-# cross tools), plain and with the control-flow protection flags (endbr64 / bti in the
-# entry points), then walked instruction by instruction against its CFI rows.
-CFI_ARCHES := x86_64:switch_x86_64_sysv aarch64:switch_aarch64_aapcs
-CFI_GNU_x86_64  := x86_64-linux-gnu-
-CFI_GNU_aarch64 := aarch64-linux-gnu-
-CFI_PROTECT_x86_64  := -fcf-protection
-CFI_PROTECT_aarch64 := -mbranch-protection=standard
-# The host's own tools for its architecture, the cross ones for the other.
-cfi_prefix = $(if $(filter $(1),$(ARCH)),,$(CFI_GNU_$(1)))
-cfi_cc     = $(if $(call cfi_prefix,$(1)),$(call cfi_prefix,$(1))gcc,$(CC))
-define cfi_rules
-$(BUILD)/tools/cfi/$(2).o: mechanism/arch/$(2).S
-	@mkdir -p $$(@D)
-	$(call cfi_cc,$(1)) -c $$< -o $$@
-$(BUILD)/tools/cfi/$(2)_protected.o: mechanism/arch/$(2).S
-	@mkdir -p $$(@D)
-	$(call cfi_cc,$(1)) $(CFI_PROTECT_$(1)) -c $$< -o $$@
-CFI_CHECKS += check-cfi-$(1)
-.PHONY: check-cfi-$(1)
-check-cfi-$(1): $(BUILD)/tools/cfi/$(2).o $(BUILD)/tools/cfi/$(2)_protected.o
-	@/usr/bin/python3 tools/check_cfi.py $(if $(call cfi_prefix,$(1)),--tools $(call cfi_prefix,$(1))) $(BUILD)/tools/cfi/$(2).o
-	@/usr/bin/python3 tools/check_cfi.py $(if $(call cfi_prefix,$(1)),--tools $(call cfi_prefix,$(1))) \
-	  --label "($(CFI_PROTECT_$(1)))" $(BUILD)/tools/cfi/$(2)_protected.o
-endef
-$(foreach a,$(CFI_ARCHES),$(eval $(call cfi_rules,$(word 1,$(subst :, ,$(a))),$(word 2,$(subst :, ,$(a))))))
-
-.PHONY: check-cfi
-check-cfi: $(CFI_CHECKS)
-TEST_EXTRA += check-cfi
-TEST_BUILD_EXTRA += $(foreach a,$(CFI_ARCHES),$(BUILD)/tools/cfi/$(word 2,$(subst :, ,$(a))).o \
-                      $(BUILD)/tools/cfi/$(word 2,$(subst :, ,$(a)))_protected.o)
-
 # ---- control-flow protection ---------------------------------------------------------------
 # Two more variants, only ever built for this check: cet (x86-64 -fcf-protection) and
 # bti (AArch64 -mbranch-protection=standard, with the cross compiler).
@@ -94,6 +57,16 @@ check-cet: $(CET_OBJS)
 	@tools/check_cet.sh $^
 TEST_EXTRA += check-cet
 TEST_BUILD_EXTRA += $(CET_OBJS)
+
+# ---- the switch objects --------------------------------------------------------------------
+# The switch files as every build assembles them: every global symbol hidden, every
+# function covered by unwind information (what gdb, seeing a linked program, cannot tell).
+ASM_OBJS := $(foreach v,$(TEST_VARIANTS) $(CET_VARIANTS),$(call obj,$(v),$(ARCH_ASM_$(call vget,ARCH,$(v)))))
+.PHONY: check-asm
+check-asm: $(ASM_OBJS)
+	@tools/check_asm.sh $^
+TEST_EXTRA += check-asm
+TEST_BUILD_EXTRA += $(ASM_OBJS)
 
 # ---- gdb ---------------------------------------------------------------------------------
 # examples/greenlet_states for every port, in each build the gdb check runs on: release
