@@ -98,3 +98,20 @@ check-gdb: $(GDB_PROGS)
 	  $(foreach p,$(call vget,PORTS,$(v)),'$(call gdb_label,$(v),$(p))=$(call gdb_prog,$(v),$(p))'))
 TEST_EXTRA += check-gdb
 TEST_BUILD_EXTRA += $(GDB_PROGS)
+
+# ---- the CFI check's own test ----------------------------------------------------------------
+# make check-mutants: the switch file of each architecture with one unwind directive removed
+# or moved at a time (tools/gdb/mutants.sh lists them), run through check-gdb's stepping
+# and check-asm: each mutant must fail them. Not in `make test` (about two minutes: 30
+# gdb runs, half of them under qemu); run it after changing the switch files or the checks.
+MUTANT_VARIANTS := release $(if $(AARCH64_CC),aarch64)
+define mutant_rules
+.PHONY: check-mutants-$(1)
+check-mutants-$(1): $(call obj,$(1),examples/greenlet_states.c) $(foreach p,asm_separate stackcopy,$(BUILD)/$(1)/lib/libswitchyard_$(p).a)
+	@tools/gdb/mutants.sh $(BUILD)/tools/mutant-logs/$(1) $(BUILD)/$(1) \
+	  "$(call vget,CC,$(1)) $(CFLAGS_$(1)) $(INCLUDE) -c" "$(call ccld,$(1)) $(LDFLAGS_$(1))" \
+	  "$(GDB_RUN_$(1))" $(ARCH_ASM_$(call vget,ARCH,$(1)))
+endef
+$(foreach v,$(MUTANT_VARIANTS),$(eval $(call mutant_rules,$(v))))
+.PHONY: check-mutants
+check-mutants: $(foreach v,$(MUTANT_VARIANTS),check-mutants-$(v))
