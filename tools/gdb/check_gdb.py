@@ -69,12 +69,18 @@ POISON = 0x5a5a5a5a00000000
 ARCHES = {
     "i386:x86-64": dict(sp="rsp", regs=["rbx", "rbp", "r12", "r13", "r14", "r15"],
                         ra_on_stack=True, call=r"call", ret=r"ret",
-                        sp_load=r"mov[q]?\s+%\w+,\s*%rsp$"),
+                        sp_load=r"mov[q]?\s+%\w+,\s*%rsp$", ret_byte=0xc3),
     "aarch64": dict(sp="sp", regs=["x%d" % i for i in range(19, 31)] +
                     ["d%d" % i for i in range(8, 16)],
                     ra_on_stack=False, call=r"(bl|blr)\b", ret=r"ret\b",
-                    sp_load=r"mov\s+sp,\s*x\d+$"),
+                    sp_load=r"mov\s+sp,\s*x\d+$", ret_byte=None),
 }
+# ret_byte: gdb 13 on x86-64 does not read the CFI of an innermost frame stopped at a
+# `ret` (0xc3) of code no gcc >= 4.5 compiled, assembly included: it assumes the return
+# address at the stack pointer (its "epilogue" unwinder). To see the switch's own rows
+# there, the check writes a nop over that byte for the time of the look, then puts the
+# `ret` back before stepping it.
+#
 # How many times each routine loads the stack pointer; the copying switch has no whole
 # frame between its first and its last load.
 SP_LOADS = {"gl__ctx_make": 0, "gl__ctx_switch": 1, "gl__ctx_switch_copy": 2}
@@ -224,6 +230,10 @@ def saved_below_sp():
             if int(a, 16) < sp]
 
 
+def byte_at(addr):
+    return int(gdb.parse_and_eval("*(unsigned char *)%#x" % addr))
+
+
 def poison_callee_saved():
     for i, r in enumerate(arch()["regs"]):
         run("set $%s%s = %#x" % (r, ".u" if r[0] == "d" else "", POISON + i))
@@ -284,6 +294,10 @@ class Stepper:
             if phase == "resumed" and not poisoned:
                 poison_callee_saved()
                 poisoned = True
+            hidden = a["ret_byte"] is not None and re.match(a["ret"], insn) and \
+                byte_at(pc) == a["ret_byte"]
+            if hidden:
+                run("set {unsigned char} %#x = 0x90" % pc)
             bt = run("bt")
             where = "%s+%#x (%s)" % (name, pc - lo, insn)
             if not clean(bt):
@@ -298,6 +312,8 @@ class Stepper:
                         where, [n for _, n in fr[1:]]))
             else:
                 seen.append((where, phase, caller_as_unwound(), outermost(fr, why)))
+            if hidden:
+                run("set {unsigned char} %#x = %#x" % (pc, a["ret_byte"]))
             self.steps += 1
             if re.match(a["ret"], insn):
                 run("stepi")
