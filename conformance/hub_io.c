@@ -378,6 +378,122 @@ CASE(hub, wait_on_a_number_reused_after_a_plain_close_sees_the_new_descriptor)
     CHECK_INT(hub_wait_read(file_fd, 0.002), HUB_ETIMEOUT); /* nothing to read yet */
 }
 
+/* A wait that trusts the hub's record of a number reused after a plain close() (no
+ * check on the busy path, include/hub.h) must not end by a timeout while the new file
+ * has data: not its own timeout, nor a hub_timeout, even when either is far shorter
+ * than HUB_FD_CHECK_IDLE. */
+CASE(hub, timeout_shorter_than_the_check_does_not_end_a_wait_on_a_reused_number_with_data)
+{
+    char buf[8];
+    size_t n = 0;
+    make_pair();
+    close_plainly_and_reuse_the_number();
+    CHECK_OK(hub_send_all(sv[1], "a", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_wait_read(sv[0], HUB_FD_CHECK_IDLE / 10));
+    close_plainly_and_reuse_the_number();
+    CHECK_OK(hub_send_all(sv[1], "b", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_recv(sv[0], buf, sizeof buf, HUB_FD_CHECK_IDLE / 10, &n));
+    CHECK_INT(n, 1);
+    CHECK_INT(buf[0], 'b');
+    close_plainly_and_reuse_the_number();
+    CHECK_INT(hub_wait_read(sv[0], HUB_FD_CHECK_IDLE / 10), HUB_ETIMEOUT); /* no data: it is */
+}
+
+static int wait_read_forever(void *arg)
+{
+    (void)arg;
+    return hub_wait_read(sv[0], HUB_FOREVER);
+}
+
+CASE(hub, hub_timeout_shorter_than_the_check_does_not_end_a_wait_on_a_reused_number_with_data)
+{
+    int timed_out = -1;
+    make_pair();
+    close_plainly_and_reuse_the_number();
+    CHECK_OK(hub_send_all(sv[1], "a", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_with_timeout(HUB_FD_CHECK_IDLE / 10, wait_read_forever, NULL, &timed_out));
+    CHECK_INT(timed_out, 0);
+    char c;
+    CHECK_INT(read(sv[0], &c, 1), 1); /* that wait saw the new descriptor's byte */
+    CHECK_OK(hub_with_timeout(HUB_FD_CHECK_IDLE / 10, wait_read_forever, NULL, &timed_out));
+    CHECK_INT(timed_out, 1); /* nothing more to read: this one is a timeout */
+}
+
+/* A number closed with plain close() and not reused: a wait on it (which trusts the
+ * hub's record of it) ends with EBADF, as a wait on a number that was never open. */
+CASE(hub, wait_on_a_number_closed_plainly_ends_with_ebadf)
+{
+    char c;
+    size_t n;
+    make_pair();
+    CHECK_OK(hub_send_all(sv[1], "a", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_wait_read(sv[0], HUB_FOREVER)); /* a completed wait: the loop watched it */
+    CHECK_INT(close(sv[0]), 0);
+    CHECK_INT(hub_wait_read(sv[0], HUB_FOREVER), HUB_ESYS);
+    CHECK_INT(hub_errno(), EBADF);
+    CHECK_OK(hub_wait_write(sv[1], HUB_FOREVER)); /* a completed wait, then a plain close */
+    CHECK_INT(close(sv[1]), 0);
+    CHECK_INT(hub_wait_write(sv[1], 5.0), HUB_ESYS);
+    CHECK_INT(hub_errno(), EBADF);
+    CHECK_INT(hub_wait_read(sv[0], 0), HUB_ESYS); /* poll once */
+    CHECK_INT(hub_errno(), EBADF);
+    CHECK_INT(hub_recv(sv[0], &c, 1, 5.0, &n), HUB_ESYS);
+    CHECK_INT(hub_errno(), EBADF);
+    CHECK_OK(hub_sleep(0.002)); /* the hub is none the worse */
+}
+
+/* The hub never goes quiet (two greenlets play ping-pong over a socketpair, so every
+ * poll finds an event), yet a wait on a number reused after a plain close() is served,
+ * HUB_FD_CHECK_MAX after it began: the ping-pong must still be going on then. */
+static int ping[2];
+static int pinging;
+
+static void *ping_pong(void *arg)
+{
+    int fd = ping[(intptr_t)arg];
+    char c = 'p';
+    size_t n;
+    if ((intptr_t)arg == 0 && hub_send_all(fd, &c, 1, HUB_FOREVER, NULL) != HUB_OK)
+        return gl_reraise();
+    while (pinging) {
+        if (hub_recv(fd, &c, 1, HUB_FOREVER, &n) != HUB_OK ||
+            hub_send_all(fd, &c, 1, HUB_FOREVER, NULL) != HUB_OK)
+            return gl_reraise();
+    }
+    return NULL;
+}
+
+static void *stop_pinging_after(void *arg)
+{
+    if (hub_sleep(*(double *)arg) != HUB_OK)
+        return gl_reraise();
+    pinging = 0;
+    return NULL;
+}
+
+CASE(hub, wait_on_a_reused_number_is_served_while_the_hub_stays_busy)
+{
+    static double limit = 10 * HUB_FD_CHECK_MAX;
+    hub_greenlet *g[3], *r;
+    make_pair();
+    close_plainly_and_reuse_the_number();
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, ping), 0);
+    pinging = 1;
+    CHECK_OK(hub_spawn(&g[0], ping_pong, (void *)0));
+    CHECK_OK(hub_spawn(&g[1], ping_pong, (void *)1));
+    CHECK_OK(hub_spawn(&g[2], stop_pinging_after, &limit));
+    CHECK_OK(hub_sleep(0.01));
+    CHECK_OK(hub_spawn(&r, reader, NULL));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_send_all(sv[1], "new", 3, HUB_FOREVER, NULL));
+    CHECK_OK(hub_join(r, HUB_FOREVER));
+    CHECK(pinging); /* served before the ping-pong ended (which let the hub go quiet) */
+    pinging = 0;
+    CHECK_OK(hub_kill(g[2], HUB_FOREVER));
+    CHECK_OK(hub_joinall(g, 3, HUB_FOREVER));
+    CHECK_LOG("recv:new");
+}
+
 /* Reads twice; after the first read it sets the event (arg) and sleeps, so that the
  * peer acts while it does not wait: its second hub_recv finds what came meanwhile. */
 static void *recv_twice(void *arg)

@@ -2,6 +2,10 @@
  * Order is asserted, never durations: delays only need to be ordered. Data shared
  * between greenlets is static (a stack-copying port moves suspended stacks). */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -786,6 +790,194 @@ CASE(hub, greenlets_that_run_out_of_resources_fail_instead_of_being_lost)
     CHECK(ended > 0);
     fprintf(stderr, "%d spawned (then: %s), %d ran, %d failed to start\n", n,
             hub_strerror(spawn_rc), ended, failed);
+}
+
+/* ---- a wake-up whose switch the port refuses ----------------------------------------- */
+
+/* Every block malloc can still give, from 1 MiB down to 16 bytes, as a list through
+ * the blocks. */
+typedef struct ballast {
+    struct ballast *next;
+} ballast;
+static ballast *taken;
+
+static void take_all_memory(void)
+{
+    for (size_t size = (size_t)1 << 20; size >= sizeof(ballast); size /= 2) {
+        ballast *b;
+        while ((b = malloc(size))) {
+            b->next = taken;
+            taken = b;
+        }
+    }
+}
+
+static void take_all_memory_cb(void *arg)
+{
+    (void)arg;
+    take_all_memory();
+}
+
+/* Given back by a thread of its own once the hub said a switch was refused (the stderr
+ * capture in *arg has something), or after 10 s, or once told (refusal_over). */
+static atomic_int refusal_over;
+
+static void *give_memory_back(void *arg)
+{
+    int err_fd = *(int *)arg;
+    struct stat st;
+    for (int i = 0; i < 10000 && !atomic_load(&refusal_over); i++) {
+        if (fstat(err_fd, &st) == 0 && st.st_size > 0)
+            break;
+        usleep(1000);
+    }
+    while (taken) {
+        ballast *b = taken;
+        taken = b->next;
+        free(b);
+    }
+    return NULL;
+}
+
+/* Runs in a hub greenlet while main waits: takes every byte, has the hub take what
+ * this greenlet's death gives back (a callback queued first), then does its wake-up, if
+ * any (an Event set, a kill). The hub's switch that delivers a wake-up is then its
+ * first switch out of its own frames: on stackcopy it needs memory to save them, and is
+ * refused. */
+static hub_event *never_set;
+static hub_greenlet *starved_victim;
+static int (*wake_up_after)(void *arg);
+
+static void *starve_then_wake(void *arg)
+{
+    if (hub_run_callback(NULL, take_all_memory_cb, NULL) != HUB_OK)
+        return gl_reraise();
+    take_all_memory();
+    return !wake_up_after || wake_up_after(arg) == HUB_OK ? NULL : gl_reraise();
+}
+
+static int set_it(void *e) { return hub_event_set(e); }
+static int kill_nowait(void *g) { return hub_kill_nowait(g); }
+
+/* The victim of a kill or a timeout (arg: its seconds, or NULL): waits for nothing. */
+static void *wait_for_nothing(void *arg)
+{
+    hub_timeout *t = NULL;
+    if (arg && hub_timeout_start(&t, *(double *)arg) != HUB_OK)
+        return gl_reraise();
+    int rc = hub_event_wait(never_set, HUB_FOREVER);
+    if (t)
+        hub_timeout_cancel(t);
+    LOG("victim:%s", hub_strerror(rc));
+    return NULL;
+}
+
+static __attribute__((noinline)) void touch_stack(void)
+{
+    volatile char pages[256 * 1024];
+    for (size_t i = 0; i < sizeof pages; i += 1024)
+        pages[i] = 0;
+}
+
+/* starve_then_wake (spawned with `arg`, after `first` if not NULL) runs out of memory
+ * and wakes someone with `wake` (or not: a timeout will); main waits: on the Event
+ * `woken`, or joins `first`. Returns what main's wait returned, with what the hub said
+ * on stderr in said[]; skips where address-space limits cannot be used. */
+static int wait_through_a_refusal(int (*wake)(void *arg), void *arg, hub_event *woken,
+                                  hub_greenlet *first, char *said, size_t size)
+{
+    if (HUB_CASES_ASAN)
+        SKIP("AddressSanitizer reserves terabytes of shadow: an address-space limit breaks it");
+    if (HUB_CASES_VALGRIND())
+        SKIP("valgrind's own memory counts against the address-space limit and runs out first");
+    hub_greenlet *g;
+    pthread_t helper;
+    FILE *err = tmpfile();
+    CHECK(err != NULL);
+    int err_fd = fileno(err), saved_stderr = dup(2);
+    CHECK(saved_stderr >= 0);
+    wake_up_after = wake;
+    CHECK_OK(hub_spawn(&g, starve_then_wake, arg));
+    touch_stack(); /* the thread's stack grows now: later it could not */
+    suite_limit_address_space((size_t)32 << 20);
+    CHECK_INT(hub_cases_thread(&helper, give_memory_back, &err_fd), 0);
+    CHECK(dup2(err_fd, 2) == 2);
+    int rc = woken ? hub_event_wait(woken, HUB_FOREVER) : hub_join(first, HUB_FOREVER);
+    atomic_store(&refusal_over, 1);
+    pthread_join(helper, NULL);
+    suite_restore_address_space();
+    dup2(saved_stderr, 2);
+    ssize_t n = pread(err_fd, said, size - 1, 0);
+    said[n > 0 ? n : 0] = 0;
+    fprintf(stderr, "%s", said);
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK(hub_greenlet_successful(g));
+    return rc;
+}
+
+/* A port may refuse a switch (stackcopy: no memory to save the stack of the greenlet it
+ * leaves). A wake-up the hub could not deliver so must be tried again, as memory comes
+ * back, not lost: nothing else will deliver it (before, main's wait ended with
+ * HUB_ELOOPEXIT once memory came back, the kill and the timeout were never seen). Ports
+ * that need no memory to switch never refuse: the cases say so. */
+CASE(hub, wake_up_whose_switch_is_refused_is_tried_again_not_lost)
+{
+    hub_event *woken;
+    char said[256];
+    CHECK_OK(hub_event_new(&woken));
+    CHECK_OK(wait_through_a_refusal(set_it, woken, woken, NULL, said, sizeof said));
+    if (!*said)
+        SKIP("this port switched without needing memory: nothing to refuse");
+    CHECK(strstr(said, "a wake-up was refused") != NULL);
+}
+
+CASE(hub, kill_whose_switch_is_refused_is_tried_again_not_lost)
+{
+    char said[256];
+    CHECK_OK(hub_event_new(&never_set));
+    CHECK_OK(hub_spawn(&starved_victim, wait_for_nothing, NULL));
+    CHECK_OK(wait_through_a_refusal(kill_nowait, starved_victim, NULL, starved_victim, said,
+                                    sizeof said));
+    CHECK_LOG("victim:GreenletExit");
+    if (!*said)
+        SKIP("this port switched without needing memory: nothing to refuse");
+    CHECK(strstr(said, "a kill was refused") != NULL);
+}
+
+CASE(hub, timeout_whose_switch_is_refused_is_tried_again_not_lost)
+{
+    static double seconds = 0.001;
+    char said[256];
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&never_set));
+    CHECK_OK(hub_spawn(&g, wait_for_nothing, &seconds));
+    CHECK_OK(wait_through_a_refusal(NULL, NULL, NULL, g, said, sizeof said));
+    CHECK_LOG("victim:timeout");
+    if (!*said)
+        SKIP("this port switched without needing memory: nothing to refuse");
+    CHECK(strstr(said, "a timeout was refused") != NULL);
+}
+
+/* The hub learns of a refused switch from what comes back into it; hub_destroy() throws
+ * into it too, and is not one. */
+CASE(hub, destroying_the_hub_reports_no_refused_switch)
+{
+    FILE *err = tmpfile();
+    CHECK(err != NULL);
+    int saved_stderr = dup(2);
+    CHECK(saved_stderr >= 0 && dup2(fileno(err), 2) == 2);
+    int rc[4];
+    rc[0] = hub_sleep(0); /* the hub goes back to main from a wake-up, */
+    rc[1] = hub_destroy();
+    rc[2] = hub_sleep(0.001); /* and from a timer's */
+    rc[3] = hub_destroy();
+    dup2(saved_stderr, 2);
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(rc[i]);
+    char said[256];
+    ssize_t n = pread(fileno(err), said, sizeof said - 1, 0);
+    said[n > 0 ? n : 0] = 0;
+    CHECK_STR(said, "");
 }
 
 /* ---- NaN and infinite durations ---------------------------------------------------- */

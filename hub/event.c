@@ -24,7 +24,7 @@ static void wake_all(hub__hub *h, hub__waitq *q)
 {
     hub__waiter *w;
     while ((w = hub__waitq_first(q)))
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waiter_wake(h, w);
 }
 
 /* Wait on q until resolved; HUB_ETIMEOUT for the waiter's own timeout. */
@@ -79,7 +79,7 @@ int hub_event_set(hub_event *e)
      * that a greenlet waiting meanwhile runs after them. */
     hub__waiter *w;
     while ((w = hub__waitq_first(&e->waiters))) {
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waiter_wake(h, w);
         hub__waitq_push(&e->notified, w);
     }
     return HUB_OK;

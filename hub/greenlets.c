@@ -37,7 +37,12 @@ static void start(hub__hub *h, hub__cb *cb)
 
 static void start_due(hub__hub *h, hub__timer *t)
 {
-    hub__cb_queue(h, &hub__container_of(t, hub_greenlet, start_timer)->start);
+    hub__cb_queue(h, &hub__container_of(t, hub_greenlet, timer)->start);
+}
+
+static void kill_again(hub__hub *h, hub__timer *t)
+{
+    hub__cb_queue(h, &hub__container_of(t, hub_greenlet, timer)->kill);
 }
 
 static void kill_now(hub__hub *h, hub__cb *cb)
@@ -46,7 +51,13 @@ static void kill_now(hub__hub *h, hub__cb *cb)
     if (g->dead)
         return;
     void *value;
+    uint64_t arrivals = h->arrivals;
     int rc = gl_throw_r(g->gl, &value, GL_EEXIT, NULL, "killed by hub_kill");
+    if (hub__refused(h, arrivals, rc)) {
+        hub__retry_later(h, &g->timer, kill_again, "a kill"); /* started: timer is free */
+        return;
+    }
+    hub__switched(h);
     hub__after_switch(h, rc, value);
 }
 
@@ -68,7 +79,7 @@ static int spawn(hub_greenlet **out, double delay, gl_run_fn fn, void *arg)
     g->refs = out ? 2 : 1;
     g->user_ref = out != NULL;
     g->start.fn = start;
-    g->start_timer.fire = start_due;
+    g->timer.fire = start_due;
     g->kill.fn = kill_now;
     int rc = gl_new(&g->gl, greenlet_main, h->greenlet);
     if (rc != GL_OK) {
@@ -78,7 +89,7 @@ static int spawn(hub_greenlet **out, double delay, gl_run_fn fn, void *arg)
     gl_set_userdata(g->gl, g);
     if (delay < 0) {
         hub__cb_queue(h, &g->start);
-    } else if ((rc = hub__timer_start(h, &g->start_timer, delay)) != HUB_OK) {
+    } else if ((rc = hub__timer_start(h, &g->timer, delay)) != HUB_OK) {
         gl_destroy(g->gl);
         free(g);
         return rc;
@@ -192,7 +203,7 @@ int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg)
     w->arg = arg;
     g->refs++; /* until the link has run */
     if (g->dead)
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waiter_wake(h, w);
     else
         hub__waitq_push(&g->joiners, w);
     return HUB_OK;
@@ -224,7 +235,7 @@ int hub_kill_nowait(hub_greenlet *g)
     if (!g->started) {
         /* gevent cancels the start: the function never runs, and it is dead now. */
         hub__cb_cancel(h, &g->start);
-        hub__timer_stop(h, &g->start_timer);
+        hub__timer_stop(h, &g->timer);
         g->refs++; /* the death below drops the hub's reference */
         h->dying = g;
         hub__after_switch(h, GL_OK, NULL);

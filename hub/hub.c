@@ -48,13 +48,8 @@ typedef struct registered {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static registered *registry;
-static atomic_uint generation = 1; /* bumped when a hub goes away: stale caches miss */
-
-static _Thread_local struct {
-    gl_greenlet *main;
-    hub__hub *hub;
-    unsigned generation;
-} cache;
+atomic_uint hub__generation = 1; /* bumped when a hub goes away: stale caches miss */
+_Thread_local hub__hub_cache hub__cache;
 
 static void at_thread_exit(void *arg);
 
@@ -88,8 +83,18 @@ static hub__hub *create(gl_greenlet *main)
     h->ops = ops;
     h->main = main;
     h->fifo.prev = h->fifo.next = &h->fifo;
+    /* Room for timers up front: retrying a switch refused for want of memory needs one. */
+    h->heap_cap = 64;
+    h->heap = malloc(h->heap_cap * sizeof *h->heap);
+    if (!h->heap) {
+        free(h);
+        free(r);
+        hub__fail(GL_ENOMEM, NULL, "out of memory for the hub");
+        return NULL;
+    }
     int err = ops->create(&h->loop);
     if (err) {
+        free(h->heap);
         free(h);
         free(r);
         hub__fail(HUB_ELOOP, NULL, "the %s loop could not start: %s", ops->name, strerror(err));
@@ -104,6 +109,7 @@ static hub__hub *create(gl_greenlet *main)
     int rc = gl_new_with_stack(&h->greenlet, hub__run, main, stack);
     if (rc != GL_OK) {
         ops->destroy(h->loop);
+        free(h->heap);
         free(h);
         free(r);
         return NULL; /* gl_new recorded why */
@@ -117,16 +123,14 @@ static hub__hub *create(gl_greenlet *main)
     return h;
 }
 
-hub__hub *hub__get(int make)
+hub__hub *hub__get_slow(int make)
 {
     gl_greenlet *main = gl_main();
     if (!main) {
         hub__fail(GL_ENOMEM, NULL, "no greenlet state for this thread");
         return NULL;
     }
-    unsigned gen = atomic_load(&generation);
-    if (cache.main == main && cache.generation == gen && cache.hub)
-        return cache.hub;
+    unsigned gen = atomic_load(&hub__generation);
     hub__hub *h = NULL;
     pthread_mutex_lock(&registry_lock);
     for (registered *r = registry; r; r = r->next)
@@ -138,9 +142,9 @@ hub__hub *hub__get(int make)
     if (!h && make)
         h = create(main);
     if (h) {
-        cache.main = main;
-        cache.hub = h;
-        cache.generation = gen;
+        hub__cache.main = main;
+        hub__cache.hub = h;
+        hub__cache.generation = gen;
     }
     return h;
 }
@@ -218,8 +222,10 @@ static void run_loop(hub__hub *h)
         run_callbacks(h);
         if (h->destroying)
             return;
-        int64_t now = hub__now_ns();
+        int64_t now = h->now = hub__now_ns();
         hub__timers_run(h, now);
+        if (h->unchecked.head)
+            hub__io_check_due(h, now);
         int64_t timeout;
         if (h->fifo_count) {
             timeout = 0;
@@ -232,13 +238,30 @@ static void run_loop(hub__hub *h)
             else
                 return;
         }
+        /* Waits that trust a record unchecked: block no longer than until a check is
+         * due (see io.c). */
+        int64_t check = timeout != 0 ? hub__io_next_check(h, now) : -1;
+        if (check >= 0 && (timeout < 0 || check - now < timeout))
+            timeout = check > now ? check - now : 0;
         /* With nothing watched and nothing to wait for, the poll would only cost a
          * syscall; with descriptors watched, ready ones get their turn every pass. */
-        if (timeout != 0 || h->io_waiters)
-            h->ops->poll(h->loop, timeout);
-        hub__timers_run(h, hub__now_ns());
+        if (timeout != 0 || h->io_waiters) {
+            uint64_t events = h->io_events;
+            int64_t start = now;
+            h->ops->poll(h->loop, now, timeout);
+            now = h->now = hub__now_ns();
+            if (h->io_events != events)
+                h->io_quiet_since = -1;
+            else if (h->io_quiet_since < 0)
+                h->io_quiet_since = start; /* the first of the polls that found nothing */
+        } else {
+            now = h->now = hub__now_ns();
+        }
+        hub__timers_run(h, now);
     }
 }
+
+static void loop_exit_again(hub__hub *h, hub__timer *t) { (void)h, (void)t; }
 
 void *hub__run(void *arg)
 {
@@ -251,17 +274,32 @@ void *hub__run(void *arg)
         /* As gevent's hub: the loop ran dry, so whoever waits on it waits forever.
          * The main greenlet hears of it; switching back to the hub resumes here. */
         void *value;
+        uint64_t arrivals = h->arrivals;
         int rc = gl_throw_r(h->main, &value, HUB_ELOOPEXIT, NULL,
                             "This operation would block forever");
-        hub__after_switch(h, rc, value);
+        if (hub__refused(h, arrivals, rc)) { /* the loop runs until the retry, then again */
+            hub__retry_later(h, &h->loop_exit_retry, loop_exit_again, "a loop exit");
+        } else {
+            hub__switched(h);
+            hub__after_switch(h, rc, value);
+        }
     }
 }
 
-void hub__after_switch(hub__hub *h, int rc, void *value)
+void hub__retry_later(hub__hub *h, hub__timer *t, hub__timer_fn fire, const char *what)
+{
+    if (!h->refusals)
+        fprintf(stderr, "hub: %s was refused (%s); retrying after 1 ms, doubling to 1 s\n",
+                what, gl_last_error()->message);
+    t->fire = fire;
+    if (hub__timer_start(h, t, 0.001 * (1 << (h->refusals < 10 ? h->refusals : 10))) != HUB_OK)
+        fire(h, t); /* no room for a timer either: at the next pass */
+    h->refusals++;
+}
+
+void hub__record_death(hub__hub *h, int rc, void *value)
 {
     hub_greenlet *g = h->dying;
-    if (!g)
-        return; /* someone switched to the hub to wait: nothing to record */
     h->dying = NULL;
     g->dead = 1;
     if (rc == GL_OK) {
@@ -279,7 +317,7 @@ void hub__after_switch(hub__hub *h, int rc, void *value)
     hub__timeouts_orphan(g);
     hub__waiter *w;
     while ((w = hub__waitq_first(&g->joiners)))
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waiter_wake(h, w);
     hub__list_remove(&h->live, &g->live);
     h->live_greenlets--;
     hub__greenlet_unref(g);
@@ -319,8 +357,8 @@ static int teardown(hub__hub *h, int run)
             break;
         }
     pthread_mutex_unlock(&registry_lock);
-    atomic_fetch_add(&generation, 1);
-    cache.hub = NULL;
+    atomic_fetch_add(&hub__generation, 1);
+    hub__cache.hub = NULL;
     free(h);
     return HUB_OK;
 }

@@ -8,6 +8,7 @@
 #define HUB_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -129,12 +130,29 @@ static inline hub__waiter *hub__waitq_first(const hub__waitq *q)
 hub__waiter *hub__waiter_new(hub__hub *h);
 /* Give the memory of the hub's free waiters back (hub teardown). */
 void hub__waiters_release(hub__hub *h);
-/* Unlink from its queue, disarm its timer, cancel a queued resume, free. */
-void hub__waiter_free(hub__hub *h, hub__waiter *w);
+/* Unlink from its queue, disarm its timer, cancel a queued resume, free (to the hub's
+ * free list: inline, it ends every wait). */
+static inline void hub__waiter_free(hub__hub *h, hub__waiter *w);
 /* Wake w once: remove it from its queue, stop its timer, queue its resume (a switch
  * for HUB_OK, a throw of `code` otherwise). Later resolutions are ignored. */
 void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, const char *fmt,
                          ...) __attribute__((format(printf, 5, 6)));
+/* hub__waiter_resolve(h, w, HUB_OK, NULL, NULL) without the formatting an error needs:
+ * what wakes a waiter on the busy paths. */
+static inline void hub__waiter_wake(hub__hub *h, hub__waiter *w)
+{
+    if (w->state != HUB__WAITING)
+        return;
+    w->state = HUB__RESOLVED;
+    w->code = HUB_OK;
+    w->value = NULL;
+    if (w->q)
+        hub__waitq_remove(w->q, w);
+    if (w->timer.slot)
+        hub__timer_stop(h, &w->timer);
+    hub__cb_queue(h, &w->resume);
+}
+
 /* Wake w with HUB_OK, its resume queued behind those of the waiters in q, which w then
  * joins: q is a pass of wake-ups in progress (an Event's), and w runs at its end. */
 void hub__waiter_resolve_behind(hub__hub *h, hub__waiter *w, hub__waitq *q);
@@ -204,7 +222,7 @@ struct hub_greenlet {
     void *value;
     gl_error error;
     hub__cb start;            /* queued by spawn */
-    hub__timer start_timer;   /* armed by spawn_later */
+    hub__timer timer;         /* spawn_later's start; then a refused kill's retry */
     hub__cb kill;             /* queued by kill */
     hub__waitq joiners;
     hub__list timeouts;       /* hub_timeouts it started and did not cancel */
@@ -234,23 +252,47 @@ void hub__timeouts_orphan(hub_greenlet *g);
 
 /* ---- I/O -------------------------------------------------------------------------------- */
 
+/* The hub's record of one descriptor number: kept until hub_close(), or until a check
+ * finds that the number now names another file (a plain close(), then the number
+ * reused), which remakes it for that file. At most one greenlet waits per direction
+ * (HUB_EBUSY otherwise), so a direction's waiter is a slot, not a queue. */
 typedef struct hub__io {
     hub__hub *hub;
     int fd;
-    dev_t dev;                /* the file it named when the record was made */
+    int watching;             /* HUB__READ | HUB__WRITE the backend polls for (set by it) */
+    unsigned char always_ready; /* a regular file: poll would refuse it */
+    unsigned char recv_waited;  /* hub_recv's last call had to wait: wait before reading */
+    unsigned char unchecked;  /* in hub->unchecked: waits trust it without a check */
+    unsigned char suspect;    /* a wake-up found nothing to do: check before the next wait */
+    dev_t dev;                /* the file it names (when made, or last checked) */
     ino_t ino;
-    int events;               /* HUB__READ | HUB__WRITE the backend watches */
-    int always_ready;         /* a regular file: poll would refuse it */
-    int recv_waited;          /* hub_recv's last call had to wait: wait before reading */
-    hub__waitq readers, writers;
+    hub__waiter *reader, *writer; /* the waits under way (NULL once resolved) */
     void *backend;            /* the backend's watcher */
+    hub__node unchecked_node;
+    int64_t trusted_since;    /* hub->now when a wait began to trust it */
 } hub__io;
 
 /* The hub's record of `fd`, if it has one (dropped by hub_close). */
-hub__io *hub__io_find(hub__hub *h, int fd);
+static inline hub__io *hub__io_find(hub__hub *h, int fd);
 
-/* hub_wait_read/write, for `events` (HUB__READ or HUB__WRITE). */
-int hub__wait_fd(int fd, int events, double timeout, const char *what);
+/* What the waits under way on io want: HUB__READ | HUB__WRITE. */
+static inline int hub__io_wanted(const hub__io *io)
+{
+    return (io->reader ? HUB__READ : 0) | (io->writer ? HUB__WRITE : 0);
+}
+
+/* Wait until `fd` is ready for `events` (HUB__READ or HUB__WRITE): hub_wait_read /
+ * hub_wait_write and the socket helpers, which have checked `timeout` (not NaN) and fd
+ * (>= 0) and found the hub. */
+int hub__io_wait(hub__hub *h, int fd, int events, double timeout, const char *what);
+
+/* The loop's side of the checks (see hub.h, HUB_FD_CHECK_IDLE): check the records due
+ * at `now` (h->now); and when the next one is due (-1: none), which bounds a poll. */
+void hub__io_check_due(hub__hub *h, int64_t now);
+int64_t hub__io_next_check(const hub__hub *h, int64_t now);
+/* Check the records that waits of `g` trust unchecked, before a timeout ends them: 1
+ * if that woke one of them (its wake-up then comes before the timeout). */
+int hub__io_check_waits_of(hub__hub *h, gl_greenlet *g);
 
 /* ---- the hub ---------------------------------------------------------------------------- */
 
@@ -267,6 +309,14 @@ struct hub__hub {
     hub__io **ios;            /* by fd */
     size_t ios_cap;
     size_t io_waiters;        /* greenlets waiting on descriptors */
+    hub__list unchecked;      /* hub__io records waits trust unchecked, oldest first */
+    int64_t now;              /* the loop's last clock reading (hub__now_ns) */
+    int64_t io_quiet_since;   /* since when polls have found no descriptor event (-1:
+                                 the last one found some) */
+    uint64_t io_events;       /* descriptor events delivered so far */
+    uint64_t arrivals;        /* switches into the hub by greenlets that block */
+    unsigned refusals;        /* switches refused in a row (hub__retry_later) */
+    hub__timer loop_exit_retry; /* a refused HUB_ELOOPEXIT is thrown again after it */
     hub_greenlet *dying;      /* set by a hub greenlet right before its function ends */
     hub__list live;           /* hub_greenlets spawned and not dead, in spawn order */
     size_t live_greenlets;
@@ -274,13 +324,77 @@ struct hub__hub {
     hub__list free_waiters;   /* waiters to reuse */
 };
 
-/* This thread's hub; created if `create` (NULL with the error recorded on failure). */
-hub__hub *hub__get(int create);
+static inline hub__io *hub__io_find(hub__hub *h, int fd)
+{
+    return (size_t)fd < h->ios_cap ? h->ios[fd] : NULL; /* a negative fd is huge */
+}
+
+/* This thread's hub; created if `create` (NULL with the error recorded on failure).
+ * Inline: every blocking call starts with it. A thread's hub is cached with its main
+ * greenlet, valid while no hub has gone away since (the generation). */
+typedef struct hub__hub_cache {
+    gl_greenlet *main;
+    hub__hub *hub;
+    unsigned generation;
+} hub__hub_cache;
+extern _Thread_local hub__hub_cache hub__cache;
+extern atomic_uint hub__generation;
+hub__hub *hub__get_slow(int create);
+static inline hub__hub *hub__get(int create)
+{
+    gl_greenlet *main = gl_main();
+    if (__builtin_expect(main && main == hub__cache.main && hub__cache.hub &&
+                             hub__cache.generation ==
+                                 atomic_load_explicit(&hub__generation, memory_order_acquire),
+                             1))
+        return hub__cache.hub;
+    return hub__get_slow(create);
+}
 /* hub__get(1), plus "object belongs to this thread's hub" check; NULL + error if not. */
 hub__hub *hub__for(hub__hub *owner, const char *what);
 
+static inline void hub__waiter_free(hub__hub *h, hub__waiter *w)
+{
+    if (w->q)
+        hub__waitq_remove(w->q, w);
+    if (w->timer.slot)
+        hub__timer_stop(h, &w->timer);
+    if (w->resume.prev)
+        hub__cb_cancel(h, &w->resume);
+    hub__list_push(&h->free_waiters, &w->node);
+}
+
+/* A switch or throw made by the hub (rc its result, `arrivals` h->arrivals before it)
+ * that the port refused (stackcopy: no memory to save the hub's stack; the target never
+ * ran): 1, else 0. A port refuses with GL_ENOMEM or GL_ENOSTACK (core/port.h); nothing
+ * but a blocking greenlet or a dying one switches into the hub, and a hub_destroy()
+ * throws into it, so when none of them did, it never left. */
+static inline int hub__refused(const hub__hub *h, uint64_t arrivals, int rc)
+{
+    return (rc == GL_ENOMEM || rc == GL_ENOSTACK) && h->arrivals == arrivals && !h->dying &&
+           !h->destroying;
+}
+
+/* After a refused switch: arm t (of the object whose wake-up was refused) to call `fire`
+ * (which queues that wake-up again) after a delay, 1 ms doubling up to 1 s while
+ * switches keep being refused, so that the wake-up is retried, not lost, and memory
+ * that comes back is used; `what` names it on stderr, once per run of refusals.
+ * hub__switched() ends the run. */
+void hub__retry_later(hub__hub *h, hub__timer *t, hub__timer_fn fire, const char *what);
+static inline void hub__switched(hub__hub *h)
+{
+    h->refusals = 0;
+}
+
+/* Records the greenlet that just died (h->dying): its outcome, its joiners woken. */
+void hub__record_death(hub__hub *h, int rc, void *value);
+
 /* After any switch or throw made by the hub: record a greenlet that just died. */
-void hub__after_switch(hub__hub *h, int rc, void *value);
+static inline void hub__after_switch(hub__hub *h, int rc, void *value)
+{
+    if (h->dying)
+        hub__record_death(h, rc, value);
+}
 
 /* The hub greenlet's own code: the loop. */
 void *hub__run(void *arg);

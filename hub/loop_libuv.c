@@ -7,6 +7,7 @@
  *   fire before the poll, which then waits with no timeout at all. The timer is armed
  *   from a prepare handle instead, on the very reading the poll's timeout is computed
  *   from.
+ *   A wake-up still armed from an earlier poll bounds this one as well (see loop.h).
  * - libuv frees handles only after uv_close()'s callback, from a later uv_run(). */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,14 +18,13 @@ typedef struct {
     uv_loop_t uv;
     uv_timer_t wakeup;   /* only there to end uv_run(UV_RUN_ONCE) in time */
     uv_prepare_t arm;    /* arms it right before the poll */
-    uint64_t wakeup_ms;  /* how long the next poll may wait; 0: no wake-up */
+    uint64_t wakeup_ms;  /* how long the next poll may wait; 0: no limit */
+    uint64_t wakeup_at;  /* when the wake-up fires (uv_now), while active */
 } libuv_loop;
 
 typedef struct {
     uv_poll_t h;
     hub__io *io;
-    int polling; /* events libuv polls for (0: stopped) */
-    int wanted;  /* events the hub wants now */
 } libuv_io;
 
 static void noop_timer_cb(uv_timer_t *t) { (void)t; }
@@ -32,8 +32,11 @@ static void noop_timer_cb(uv_timer_t *t) { (void)t; }
 static void arm_wakeup(uv_prepare_t *p)
 {
     libuv_loop *l = hub__container_of(p, libuv_loop, arm);
-    if (l->wakeup_ms)
+    uint64_t at = uv_now(&l->uv) + l->wakeup_ms;
+    if (l->wakeup_ms && (!uv_is_active((uv_handle_t *)&l->wakeup) || at < l->wakeup_at)) {
         uv_timer_start(&l->wakeup, noop_timer_cb, l->wakeup_ms, 0);
+        l->wakeup_at = at;
+    }
 }
 
 static int libuv_create(void **out)
@@ -73,21 +76,14 @@ static void libuv_destroy(void *loop)
 static void libuv_poll_cb(uv_poll_t *h, int status, int revents)
 {
     libuv_io *x = (libuv_io *)h;
-    if (status < 0)
-        x->polling = 0; /* libuv stopped the handle */
-    if (!x->wanted) {
-        /* Nobody waits any more: stop now (stopping was put off, see libuv_io_set). */
-        if (x->polling)
-            uv_poll_stop(&x->h);
-        x->polling = 0;
-        return;
-    }
     int events = (revents & UV_READABLE ? HUB__READ : 0) | (revents & UV_WRITABLE ? HUB__WRITE : 0);
     /* libuv reports POLLERR (e.g. a refused connect) as UV_EBADF and stops the handle.
      * As poll(2) does, call the descriptor ready: the next read or write says what went
      * wrong. The hub restarts the handle for the next wait. */
-    if (status < 0)
+    if (status < 0) {
+        x->io->watching = 0;
         events = HUB__READ | HUB__WRITE;
+    }
     hub__io_ready(x->io, events, 0);
 }
 
@@ -106,23 +102,23 @@ static int libuv_io_init(void *loop, hub__io *io)
     }
     x->io = io;
     io->backend = x;
+    io->watching = 0;
     return 0;
 }
 
-/* Stopping is put off until an event arrives that nobody wants: a greenlet that
- * reads, waits, reads again (a socket's usual life) then costs no epoll_ctl per wait,
- * as with libev, which keeps the kernel's interest set the same way. */
-static void libuv_io_set(void *loop, hub__io *io, int events)
+static int libuv_io_set(void *loop, hub__io *io, int events)
 {
     (void)loop;
     libuv_io *x = io->backend;
-    x->wanted = events;
-    if (!events || events == x->polling)
-        return;
-    if (uv_poll_start(&x->h, (events & HUB__READ ? UV_READABLE : 0) |
-                                 (events & HUB__WRITE ? UV_WRITABLE : 0),
-                      libuv_poll_cb) == 0)
-        x->polling = events;
+    int rc = 0;
+    if (!events)
+        uv_poll_stop(&x->h);
+    else if ((rc = uv_poll_start(&x->h, (events & HUB__READ ? UV_READABLE : 0) |
+                                            (events & HUB__WRITE ? UV_WRITABLE : 0),
+                                 libuv_poll_cb)) != 0)
+        events = 0;
+    io->watching = events;
+    return -rc;
 }
 
 static void free_handle(uv_handle_t *h) { free(h); }
@@ -134,10 +130,12 @@ static void libuv_io_free(void *loop, hub__io *io)
     uv_poll_stop(&x->h);
     uv_close((uv_handle_t *)&x->h, free_handle);
     io->backend = NULL;
+    io->watching = 0;
 }
 
-static void libuv_poll(void *loop, int64_t timeout_ns)
+static void libuv_poll(void *loop, int64_t now_ns, int64_t timeout_ns)
 {
+    (void)now_ns; /* the wake-up is armed on libuv's own clock, see arm_wakeup */
     libuv_loop *l = loop;
     if (timeout_ns == 0) {
         uv_run(&l->uv, UV_RUN_NOWAIT);
@@ -147,7 +145,6 @@ static void libuv_poll(void *loop, int64_t timeout_ns)
     l->wakeup_ms = timeout_ns > 0 ? (uint64_t)((timeout_ns + 999999) / 1000000) : 0;
     uv_run(&l->uv, UV_RUN_ONCE);
     l->wakeup_ms = 0;
-    uv_timer_stop(&l->wakeup);
 }
 
 const hub__loop_ops hub__loop_libuv = {

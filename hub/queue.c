@@ -131,7 +131,7 @@ int hub_queue_get(hub_queue *q, double timeout, void **item)
         hub__waiter *putter = hub__waitq_first(&q->putters);
         if (putter) {
             push_back(q, putter->value); /* room was just made: cannot fail */
-            hub__waiter_resolve(h, putter, HUB_OK, NULL, NULL);
+            hub__waiter_wake(h, putter);
         }
         if (item)
             *item = got;

@@ -47,7 +47,7 @@ static void give(hub__hub *h, hub_semaphore *s)
 {
     hub__waiter *w = hub__waitq_first(&s->waiters);
     if (w)
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL); /* the unit goes to it */
+        hub__waiter_wake(h, w); /* the unit goes to it */
     else
         s->value++;
 }

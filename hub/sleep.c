@@ -17,14 +17,33 @@ int hub_sleep(double seconds)
 
 /* ---- hub_timeout ---------------------------------------------------------------------- */
 
+static void raise_again(hub__hub *h, hub__timer *timer)
+{
+    hub__cb_queue(h, &hub__container_of(timer, hub_timeout, timer)->raise);
+}
+
 static void raise_now(hub__hub *h, hub__cb *cb)
 {
     hub_timeout *t = hub__container_of(cb, hub_timeout, raise);
     if (!t->owner)
         return;
+    /* A descriptor the owner waits on may be ready under a record not checked yet (io.c):
+     * if the check wakes it, that wake-up comes first, as one that came before the
+     * timeout does, and the timeout follows. */
+    if (h->unchecked.head && hub__io_check_waits_of(h, t->owner)) {
+        hub__cb_queue(h, &t->raise);
+        return;
+    }
     void *value;
-    /* The owner may cancel (free) t before this returns: do not touch t after. */
+    uint64_t arrivals = h->arrivals;
+    /* The owner may cancel (free) t before this returns: do not touch t after, unless
+     * the throw was refused (the owner never ran). */
     int rc = gl_throw_r(t->owner, &value, HUB_ETIMEOUT, t, "timed out after %g s", t->seconds);
+    if (hub__refused(h, arrivals, rc)) {
+        hub__retry_later(h, &t->timer, raise_again, "a timeout"); /* it fired: free */
+        return;
+    }
+    hub__switched(h);
     hub__after_switch(h, rc, value);
 }
 

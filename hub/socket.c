@@ -27,7 +27,23 @@ static double left(double end)
     return l > 0 ? l : 0;
 }
 
+
 static double deadline(double timeout) { return timeout < 0 ? -1 : hub_now() + timeout; }
+
+/* The call found nothing to do on fd (EAGAIN): wait for `events` until `end`. If it had
+ * waited already (*waited), that wake-up was for nothing: the wait checks the hub's
+ * record of fd first (io.c). */
+static int wait_again(hub__hub *h, int fd, int events, double end, int *waited,
+                      const char *what)
+{
+    hub__io *io;
+    if (*waited && (io = hub__io_find(h, fd)))
+        io->suspect = 1;
+    int rc = hub__io_wait(h, fd, events, left(end), what);
+    if (rc == HUB_OK)
+        *waited = 1;
+    return rc;
+}
 
 static void no_delay(int fd)
 {
@@ -77,8 +93,11 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
     if (!fd_out)
         return hub__fail(GL_EINVAL, NULL, "hub_accept: `fd_out` is NULL");
     *fd_out = -1;
+    hub__hub *h = hub__get(1);
+    if (!h)
+        return gl_last_error()->code;
     double end = deadline(timeout);
-    for (;;) {
+    for (int waited = 0;;) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             no_delay(fd);
@@ -89,7 +108,7 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_accept(%d)", listen_fd);
-        int rc = hub__wait_fd(listen_fd, HUB__READ, left(end), "hub_accept");
+        int rc = wait_again(h, listen_fd, HUB__READ, end, &waited, "hub_accept");
         if (rc != HUB_OK)
             return rc;
     }
@@ -142,10 +161,10 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
         *received = 0;
     if (!buf && len)
         return hub__fail(GL_EINVAL, NULL, "hub_recv: buffer is NULL");
-    double end = deadline(timeout);
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
+    double end = deadline(timeout);
     /* Request/response traffic finds nothing to read most of the time: when the last
      * call had to wait, wait first and save the recv that would say EAGAIN (the loop's
      * one poll serves every descriptor). A record exists only for a descriptor the hub
@@ -153,7 +172,7 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
     hub__io *io = hub__io_find(h, fd);
     int waited = 0;
     if (io && io->recv_waited && timeout != 0) {
-        int rc = hub__wait_fd(fd, HUB__READ, left(end), "hub_recv");
+        int rc = hub__io_wait(h, fd, HUB__READ, left(end), "hub_recv");
         if (rc != HUB_OK)
             return rc;
         waited = 1;
@@ -162,7 +181,7 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
         ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
         if (n >= 0) {
             if ((io = hub__io_find(h, fd)))
-                io->recv_waited = waited;
+                io->recv_waited = (unsigned char)waited;
             if (received)
                 *received = (size_t)n;
             return HUB_OK;
@@ -171,10 +190,38 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_recv(%d)", fd);
-        int rc = hub__wait_fd(fd, HUB__READ, left(end), "hub_recv");
+        int rc = wait_again(h, fd, HUB__READ, end, &waited, "hub_recv");
         if (rc != HUB_OK)
             return rc;
-        waited = 1;
+    }
+}
+
+/* hub_send_all after its first send() returned n (not all of it): send the rest,
+ * waiting whenever the socket is full. */
+static __attribute__((noinline)) int send_rest(int fd, const char *buf, size_t len,
+                                               double timeout, ssize_t n, size_t *sent)
+{
+    size_t done = 0;
+    double end = deadline(timeout);
+    for (int waited = 0;;) {
+        if (n > 0) {
+            done += (size_t)n;
+            if (sent)
+                *sent = done;
+            if (done == len)
+                return HUB_OK;
+            waited = 0;
+        } else if (n == 0 || errno != EINTR) {
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+                return hub__fail_errno(errno, "hub_send_all(%d)", fd);
+            hub__hub *h = hub__get(1);
+            if (!h)
+                return gl_last_error()->code;
+            int rc = wait_again(h, fd, HUB__WRITE, end, &waited, "hub_send_all");
+            if (rc != HUB_OK)
+                return rc;
+        }
+        n = send(fd, buf + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 }
 
@@ -182,27 +229,16 @@ int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *se
 {
     if (hub__check_seconds(timeout, "hub_send_all") != HUB_OK)
         return GL_EINVAL;
-    size_t done = 0;
     if (sent)
         *sent = 0;
     if (!buf && len)
         return hub__fail(GL_EINVAL, NULL, "hub_send_all: buffer is NULL");
-    double end = deadline(timeout);
-    while (done < len) {
-        ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0) {
-            done += (size_t)n;
-            if (sent)
-                *sent = done;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return hub__fail_errno(errno, "hub_send_all(%d)", fd);
-        int rc = hub__wait_fd(fd, HUB__WRITE, left(end), "hub_send_all");
-        if (rc != HUB_OK)
-            return rc;
+    /* One send() is the usual case: everything else only when it did not do. */
+    ssize_t n = len ? send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) : 0;
+    if (n == (ssize_t)len) {
+        if (sent)
+            *sent = len;
+        return HUB_OK;
     }
-    return HUB_OK;
+    return send_rest(fd, buf, len, timeout, n, sent);
 }

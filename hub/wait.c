@@ -23,7 +23,7 @@ static void ready_now(hub__hub *h, hub__waiter *w)
     it->ready[it->nready++] = i;
     hub__waiter *consumer = hub__waitq_first(&it->consumers);
     if (consumer)
-        hub__waiter_resolve(h, consumer, HUB_OK, NULL, NULL);
+        hub__waiter_wake(h, consumer);
 }
 
 /* The queue a link on `o` joins, and whether `o` is ready now; NULL (error recorded)
@@ -105,7 +105,7 @@ int hub_iwait_new(hub_iwait **out, const hub_waitable *objects, size_t n, double
         /* Ready already: its wake-up is queued now, in array order (gevent's rawlink on
          * a ready object schedules its notification). */
         if (ready)
-            hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+            hub__waiter_wake(h, w);
         else
             hub__waitq_push(q, w);
     }

@@ -20,6 +20,11 @@ void hub__waitq_remove(hub__waitq *q, hub__waiter *w)
     q->count--;
 }
 
+static void resume_again(hub__hub *h, hub__timer *t)
+{
+    hub__cb_queue(h, &hub__container_of(t, hub__waiter, timer)->resume);
+}
+
 static void resume(hub__hub *h, hub__cb *cb)
 {
     hub__waiter *w = hub__container_of(cb, hub__waiter, resume);
@@ -31,10 +36,18 @@ static void resume(hub__hub *h, hub__cb *cb)
     }
     /* The waiter itself is the value: anything else arriving there is a foreign switch.
      * After the switch the waiter may be gone (its greenlet frees it). */
+    uint64_t arrivals = h->arrivals;
     if (w->code == HUB_OK)
         rc = gl_switch(w->greenlet, w, &value);
     else
         rc = gl_throw_r(w->greenlet, &value, w->code, w->value, "%s", w->message);
+    if (__builtin_expect(hub__refused(h, arrivals, rc), 0)) {
+        /* Its greenlet never ran: w is as it was, resolved (its timer is free). */
+        hub__retry_later(h, &w->timer, resume_again, "a wake-up");
+        return;
+    }
+    if (__builtin_expect(h->refusals != 0, 0))
+        hub__switched(h);
     hub__after_switch(h, rc, value);
 }
 
@@ -69,15 +82,6 @@ hub__waiter *hub__waiter_new(hub__hub *h)
     w->notify = NULL;
     w->message[0] = 0;
     return w;
-}
-
-void hub__waiter_free(hub__hub *h, hub__waiter *w)
-{
-    if (w->q)
-        hub__waitq_remove(w->q, w);
-    hub__timer_stop(h, &w->timer);
-    hub__cb_cancel(h, &w->resume);
-    hub__list_push(&h->free_waiters, &w->node);
 }
 
 void hub__waiters_release(hub__hub *h)
@@ -123,6 +127,7 @@ int hub__block(hub__hub *h, hub__waiter *w)
         return hub__fail(HUB_EBLOCKING, NULL,
                          "the hub cannot block: this call would have to wait");
     void *value;
+    h->arrivals++; /* see hub__refused() */
     int rc = gl_switch(h->greenlet, NULL, &value);
     if (rc != GL_OK)
         return rc; /* thrown into us: a timeout, a kill, a closed descriptor, ... */

@@ -427,14 +427,37 @@ int hub_lock_release(hub_lock *l);
  * Waits on a file descriptor. One greenlet at a time may wait for reading, and one
  * for writing, on a given descriptor (HUB_EBUSY otherwise). A negative fd is GL_EINVAL,
  * a descriptor that is not open HUB_ESYS (hub_errno() == EBADF). Regular files are
- * always ready. A descriptor nobody waits on may be closed with plain close(2): a later
- * wait on its number, once reused, watches the new file (the hub checks, with one
- * fstat(2) per wait that finds nobody waiting on the descriptor). One that greenlets
- * wait on must be closed with hub_close(): it wakes them with HUB_ECLOSED and tells the
- * loop first (libev aborts, by an assertion, on a watched descriptor that was closed
- * behind its back, or on the loop's own epoll descriptor; libuv reports the latter as
- * HUB_ESYS).
+ * always ready.
+ *
+ * A descriptor nobody waits on may be closed with plain close(2): a later wait on its
+ * number watches the file the number names then, its own or another that took the
+ * number. A wait on a descriptor the loop already watches does not check that with a
+ * system call (a request/response server waits once per round trip): it trusts the
+ * hub's record, and the record is checked (one fstat(2)) before that could go wrong:
+ *   - once the hub has had no descriptor event for HUB_FD_CHECK_IDLE seconds (a stale
+ *     record gets none): the records waited on longest first, 8 per HUB_FD_CHECK_IDLE;
+ *   - HUB_FD_CHECK_MAX seconds after the wait began, however busy the hub stays;
+ *   - before a timeout ends the wait, its own or a hub_timeout's: a wait on a reused
+ *     number whose new file is ready then returns HUB_OK (the wake-up comes first).
+ * So a wait on a reused number is served within HUB_FD_CHECK_IDLE of the hub running
+ * out of other events, within HUB_FD_CHECK_MAX in any case, and never times out while
+ * its file is ready; one on a number closed and not reused ends with HUB_ESYS (EBADF)
+ * as promptly. A wait checks at once when the loop must start (or restart) watching the
+ * descriptor, on a file that is always ready, and after a wake-up on which the socket
+ * helpers found nothing to do.
+ *
+ * A descriptor that greenlets wait on must be closed with hub_close(): it wakes them
+ * with HUB_ECLOSED and tells the loop first (libev aborts, by an assertion, on a watched
+ * descriptor that was closed behind its back, or on the loop's own epoll descriptor;
+ * libuv reports the latter as HUB_ESYS). So must one whose file stays open elsewhere (a
+ * dup(2), a child process): after a plain close(2), epoll goes on reporting that file
+ * under the number, which wakes a wait on it; libev then rebuilds its epoll set, libuv
+ * cannot, and its loop spins (as it did before the hub trusted its records).
  */
+/* Seconds a wait can trust the hub's record of a descriptor unchecked (see above). */
+#define HUB_FD_CHECK_IDLE 0.001
+#define HUB_FD_CHECK_MAX 0.5
+
 /* Wait until `fd` is readable (hub_wait_read) or writable (hub_wait_write):
  * HUB_OK, HUB_ETIMEOUT (timeout 0: poll once), HUB_ECLOSED, HUB_EBUSY, HUB_ESYS. */
 int hub_wait_read(int fd, double timeout);
