@@ -47,7 +47,7 @@ CONF_LDLIBS       :=
 TEST_EXTRA        :=
 # Object path of source(s) $(2) in variant $(1); defined before the fragments use it.
 obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
--include $(wildcard hub/build.mk harness/build.mk plots/build.mk)
+-include $(wildcard hub/build.mk harness/build.mk plots/build.mk fuzz/build.mk)
 
 CORE_SRC := $(wildcard core/*.c mechanism/*.c) $(ARCH_ASM)
 CONF_SRC := $(wildcard conformance/*.c)
