@@ -24,6 +24,7 @@ static struct {
     unsigned char ended[FZ_MAX_GREENLETS];    /* ... and returned */
     int destroying[FZ_MAX_GREENLETS];         /* gl_destroy calls of it in progress */
     int last_origin;                          /* origin of the last hook event */
+    int trace_fail;                           /* the hook fails at its next call */
 } S;
 
 static void count(int what)
@@ -145,6 +146,11 @@ static int trace_hook(gl_trace_event ev, gl_greenlet *origin, gl_greenlet *targe
     S.last_origin = index_of(origin);
     emit("~%s g%d>g%d", ev == GL_TRACE_THROW ? "throw" : "switch", index_of(origin),
          index_of(target));
+    if (S.trace_fail) { /* "the trace function raised": the target gets GL_ETRACE */
+        S.trace_fail = 0;
+        count(FZ_COV_trace_failed);
+        return 1;
+    }
     return 0;
 }
 
@@ -265,6 +271,10 @@ static void exec_op(int self, const fz_op *op, fz_result *r)
     case FZ_RAISE:
         r->ends = 1;
         return;
+    case FZ_TRACE_FAIL:
+        gl_settrace(trace_hook, NULL, NULL);
+        S.trace_fail = 1;
+        break;
     }
     r->code = rc;
     r->value = rc ? gl_last_error()->data : v;
@@ -315,6 +325,9 @@ static void print_op(const char *label, int self, const fz_op *op)
     case FZ_RAISE:
         emit("g%d.%s raise %s", self, label,
              error_text(e, sizeof e, op->code, (void *)(intptr_t)op->value));
+        break;
+    case FZ_TRACE_FAIL:
+        emit("g%d.%s trace_fail", self, label);
         break;
     }
 }

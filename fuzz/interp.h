@@ -53,6 +53,7 @@
     X(throw_dead_dead_parent)                                                           \
     X(throw_exit)             /* GreenletExit thrown */                                 \
     X(throw_library_code)     /* a library code (4, 12) thrown */                       \
+    X(trace_failed)           /* the trace hook failed: the target got GL_ETRACE */     \
     X(set_parent_ok)                                                                    \
     X(set_parent_cycle)       /* GL_ECYCLE: refused */                                  \
     X(set_parent_main)        /* GL_EMAIN: refused */                                   \

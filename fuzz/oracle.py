@@ -17,6 +17,9 @@ The C API mapped onto Python greenlet:
   gl_raise(code, data)     raising the same exception from run; gl_reraise(): a bare raise
   gl_set_parent(g, p)      g.parent = p; ValueError("cyclic parent chain") is GL_ECYCLE,
                            AttributeError (parent of a main greenlet) is GL_EMAIN
+  gl_settrace(fn)          greenlet.settrace(fn); a C trace function returning non-zero is
+                           a Python one raising: tracing is removed and the target gets
+                           that exception (FuzzError(GL_ETRACE)) instead of what was sent
   a received value         the value; a GreenletExit instance received as a value (a
                            greenlet ended by it) is its data; run() called with no
                            argument, None, or a GreenletExit without args are "nil"
@@ -39,10 +42,11 @@ import time
 import greenlet
 from greenlet import GreenletExit, getcurrent
 
-GL_EEXIT, GL_ECYCLE, GL_EMAIN, GL_EBUSY, GL_ENOTDEAD = 1, 4, 5, 8, 12
+GL_EEXIT, GL_ECYCLE, GL_EMAIN, GL_EBUSY, GL_ENOTDEAD, GL_ETRACE = 1, 4, 5, 8, 12, 13
 
-KINDS = ("switch", "throw", "set_parent", "destroy", "return", "raise")
-NARGS = {"switch": 2, "throw": 3, "set_parent": 2, "destroy": 1, "return": 1, "raise": 2}
+KINDS = ("switch", "throw", "set_parent", "destroy", "return", "raise", "trace_fail")
+NARGS = {"switch": 2, "throw": 3, "set_parent": 2, "destroy": 1, "return": 1, "raise": 2,
+         "trace_fail": 0}
 
 
 class FuzzError(Exception):
@@ -178,6 +182,7 @@ class Interp:
         self.began = [False] * self.n
         self.ended = [False] * self.n
         self.destroying = [0] * self.n
+        self.trace_fail = False
         self.G = []
 
     def emit(self, line):
@@ -215,6 +220,9 @@ class Interp:
     def hook(self, event, args):
         origin, target = args
         self.emit("~%s g%d>g%d" % (event, self.index(origin), self.index(target)))
+        if self.trace_fail:
+            self.trace_fail = False
+            raise FuzzError(GL_ETRACE, None)
 
     # -- ops
 
@@ -268,6 +276,10 @@ class Interp:
             if op.kind == "set_parent":
                 g.parent = self.G[op.other]
                 return Result(0, None)
+            if op.kind == "trace_fail":
+                greenlet.settrace(self.hook)
+                self.trace_fail = True
+                return Result(0, None)
         except BaseException as e:
             return self.outcome(e)
         return self.destroy(self_, op.target)
@@ -283,6 +295,8 @@ class Interp:
             self.emit("g%d.%s destroy g%d" % (i, label, op.target))
         elif op.kind == "return":
             self.emit("g%d.%s return %d" % (i, label, op.value))
+        elif op.kind == "trace_fail":
+            self.emit("g%d.%s trace_fail" % (i, label))
         else:
             self.emit("g%d.%s raise %s" % (i, label, error_text(op.code, op.value)))
 

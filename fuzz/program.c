@@ -7,6 +7,7 @@
 const char *const fz_kind_names[FZ_NKINDS] = {
     [FZ_SWITCH] = "switch",   [FZ_THROW] = "throw", [FZ_SET_PARENT] = "set_parent",
     [FZ_DESTROY] = "destroy", [FZ_RETURN] = "return", [FZ_RAISE] = "raise",
+    [FZ_TRACE_FAIL] = "trace_fail",
 };
 
 /* ---- generation ------------------------------------------------------------------- */
@@ -61,8 +62,8 @@ static int pick_target(uint64_t *rng, int self, int n)
 static void generate_op(uint64_t *rng, fz_op *op, int self, int k, int n)
 {
     /* Weights per kind: main never returns or raises (its script is the program). */
-    static const int user_weights[FZ_NKINDS] = {34, 16, 12, 14, 6, 6};
-    static const int main_weights[FZ_NKINDS] = {50, 16, 14, 20, 0, 0};
+    static const int user_weights[FZ_NKINDS] = {34, 16, 12, 14, 6, 6, 2};
+    static const int main_weights[FZ_NKINDS] = {50, 16, 14, 20, 0, 0, 2};
     memset(op, 0, sizeof *op);
     op->kind = (uint8_t)weighted(rng, self ? user_weights : main_weights, FZ_NKINDS);
     long tag = (long)(self + 1) * 100 + k; /* unique: says who sent it, from which op */
@@ -261,7 +262,7 @@ int fz_parse(fz_program *p, FILE *in, char *err, size_t errsz)
         }
         if (self == 0 && (op->reraise || kind == FZ_RETURN || kind == FZ_RAISE))
             PARSE_FAIL("main (g0) cannot return, raise or re-raise");
-        static const int nargs[FZ_NKINDS] = {2, 3, 2, 1, 1, 2};
+        static const int nargs[FZ_NKINDS] = {2, 3, 2, 1, 1, 2, 0};
         if (nw - 2 != nargs[kind])
             PARSE_FAIL("'%s' takes %d arguments", w[1], nargs[kind]);
         long code = 0;

@@ -17,6 +17,7 @@
  *   g2 destroy g1                       (gl_reraise; Python: a bare `raise`);
  *   g2 return 304                       without it the error is recorded and the
  *   g2 raise 1 305                      script goes on (main never re-raises)
+ *   g1 trace_fail                  (re)install the trace hook, failing at its next call
  *   end
  *
  * Values and error data are positive integers (NULL/None is printed "nil"); error
@@ -41,6 +42,7 @@ typedef enum {
     FZ_DESTROY,     /* target */
     FZ_RETURN,      /* value */
     FZ_RAISE,       /* code, value = data */
+    FZ_TRACE_FAIL,  /* the trace hook is (re)installed and fails at its next call */
     FZ_NKINDS
 } fz_kind;
 
