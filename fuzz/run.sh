@@ -2,7 +2,8 @@
 # fuzz/run.sh — runs the fuzzer's programs on every runner (a port and build, given as
 # label=binary) and on Python greenlet (--oracle), and compares the traces byte for byte.
 #
-#   run.sh [--oracle] [--quiet] [--details K] --first F --seeds N  label=bin ...
+#   run.sh [--oracle] [--quiet] [--details K] [--cases DIR] --first F --seeds N  label=bin ...
+#                                      (--cases: also every DIR/*.prog, written by hand)
 #   run.sh [--oracle] --seed S         label=bin ...   one program: text, traces, diff
 #   run.sh [--oracle] --program FILE   label=bin ...   the same, for a hand-written one
 #   run.sh ... --signature --program FILE ...  only "label=<how it ended> ...": t1, t2 ...
@@ -20,7 +21,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 JOBS=${FUZZ_JOBS:-2}
 here=$(dirname "$0")
 dir=$BUILD/fuzz
-oracle=0 quiet=0 first=0 seeds=100 seed= program= details= signature=0
+oracle=0 quiet=0 first=0 seeds=100 seed= program= details= signature=0 cases=
 while [ $# -gt 0 ]; do
     case $1 in
     --oracle) oracle=1 ;;
@@ -31,13 +32,15 @@ while [ $# -gt 0 ]; do
     --program) program=$2; shift ;;
     --details) details=$2; shift ;;
     --signature) signature=1 ;;
+    --cases) cases=$2; shift ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
     shift
 done
 [ $# -gt 0 ] || { echo "usage: run.sh [options] label=binary ..." >&2; exit 2; }
-[ -n "$details" ] || details=$([ $quiet = 1 ] && echo 3 || echo 5)
+[ -n "$details" ] || details=$([ $quiet = 1 ] && echo 2 || echo 5)
+report_lines=$([ $quiet = 1 ] && echo 12 || echo 40)   # of a sanitizer's report, per kind
 runners="$*"
 ref_bin=${1#*=}
 mkdir -p "$dir"
@@ -135,16 +138,19 @@ show_one() {
                        a ":", ref[found], b ":", mine
             }' "$one.$ref.trace" "$one.$g.trace"
     done
-    # Runners that did not run the program to the end: why, and what they reported.
-    i=0
+    # Runners that did not run the program to the end: why; and the report (sanitizer,
+    # glibc) of the first runner of each kind of failure.
+    i=0 kinds=" "
     for label in $labels; do
         i=$((i + 1))
-        if grep -q '^# fail' "$one.$i"; then
-            status=1
-            echo "---- $label: $(sed -n 's/^# fail //p' "$one.$i")"
-            grep '^# ' "$one.$i" | grep -v '^# fail' |
-                grep -v 'WARNING: ASan doesn.t fully support makecontext' | head -40
-        fi
+        grep -q '^# fail' "$one.$i" || continue
+        status=1
+        echo "---- $label: $(sed -n 's/^# fail //p' "$one.$i")"
+        kind=$(fail_kind "$one.$i")
+        case $kinds in *" $kind "*) continue ;; esac
+        kinds="$kinds$kind "
+        grep '^# ' "$one.$i" | grep -v -e '^# fail' -e '^# ok' \
+            -e 'WARNING: ASan doesn.t fully support makecontext' -e '^# *$' | head -"$report_lines"
     done
     return $status
 }
@@ -214,6 +220,25 @@ if [ "$nfail" -gt 0 ]; then
         echo "---- reproduce: make fuzz SEED=$s"
     done
 fi
+
+# The hand-written programs (minimal reproducers of what the fuzzer found): each one
+# on every runner, a line each; the details of those that fail.
+total=$seeds
+if [ -n "$cases" ]; then
+    echo
+    for f in "$cases"/*.prog; do
+        total=$((total + 1))
+        cp "$f" "$one.prog"
+        if show_one "program $f" >"$one.out"; then
+            echo "ok      $f"
+        else
+            nfail=$((nfail + 1))
+            echo "FAIL    $f"
+            sed 's/^/        | /' "$one.out" | head -"$((report_lines * 4 + 60))"
+            echo "        | reproduce: make fuzz PROGRAM=$f"
+        fi
+    done
+fi
 echo
-sed -n 's/^SUMMARY //p' "$verdicts"
+echo "$total programs, $((total - nfail)) passed, $nfail failed"
 [ "$nfail" -eq 0 ]
