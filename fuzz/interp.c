@@ -108,13 +108,13 @@ static const char *error_text(char *buf, size_t sz, int code, void *data)
     return buf;
 }
 
-/* " | g0:R g1:A<g0 ..." appended to a result line. */
+/* " | g0:R g1:A<g0 ..." appended to a result line (at most 8 greenlets of ~40 bytes). */
 static void state_text(char *buf, size_t sz)
 {
     size_t len = 0;
     len += (size_t)snprintf(buf + len, sz - len, " |");
     gl_greenlet *cur = gl_current();
-    for (int i = 0; i < S.n && len < sz; i++) {
+    for (int i = 0; i < S.n && len < sz - 64; i++) {
         gl_greenlet *g = S.g[i];
         if (S.released[i]) {
             len += (size_t)snprintf(buf + len, sz - len, " g%d:-", i);
@@ -164,8 +164,7 @@ static int is_ancestor(gl_greenlet *maybe, gl_greenlet *of)
     return 0;
 }
 
-/* switch/throw: what kind of target it is. `base` is FZ_COV_switch_self or throw_self;
- * the following counters are in the same order for both. */
+/* switch/throw: what kind of target it is. */
 static void count_target(int self, gl_greenlet *t, int is_throw)
 {
     gl_greenlet *cur = S.g[self];

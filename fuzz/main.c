@@ -45,6 +45,7 @@ typedef struct {
     pid_t pid;
     uint64_t seed;
     double started;
+    int overdue;        /* the runner killed it: its own timer did not end it */
 } job;
 
 static double now_s(void)
@@ -77,6 +78,10 @@ static int setup_job(job *j)
 static __attribute__((noreturn)) void child_run(const fz_program *p, job *j, double timeout_s,
                                                  int redirect)
 {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_UNBLOCK, &chld, NULL); /* blocked in the runner (wait_job) */
     setpgid(0, 0);
     if (redirect) {
         dup2(j->err_fd, 1);
@@ -106,7 +111,39 @@ static pid_t start_job(const fz_program *p, job *j, double timeout_s)
         child_run(p, j, timeout_s, 1);
     j->pid = pid;
     j->started = now_s();
+    j->overdue = 0;
     return pid;
+}
+
+/* Waits until one of the n jobs' children ends, and returns that job with its wait
+ * status. A child still running a second after its time limit is killed here: its own
+ * timer (SIGALRM) ends a plain hang, this also ends one that cannot take the signal.
+ * SIGCHLD is blocked in the runner, so that it can wait for it with a timeout. */
+static job *wait_job(job *slots, int n, double timeout_s, int *status)
+{
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    for (;;) {
+        pid_t pid = waitpid(-1, status, WNOHANG);
+        if (pid < 0 && errno != EINTR)
+            return NULL;
+        for (int i = 0; pid > 0 && i < n; i++)
+            if (slots[i].pid == pid)
+                return &slots[i];
+        if (pid > 0)
+            continue;
+        double now = now_s();
+        for (int i = 0; i < n; i++)
+            if (slots[i].pid && !slots[i].overdue && now - slots[i].started > timeout_s + 1) {
+                slots[i].overdue = 1;
+                kill(-slots[i].pid, SIGKILL);
+                kill(slots[i].pid, SIGKILL);
+            }
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        sigtimedwait(&chld, NULL, &tick);
+    }
 }
 
 /* The first line of a sanitizer or glibc report in the child's output, if any. */
@@ -147,7 +184,7 @@ static int describe_status(int status, const job *j, double timeout_s, char *why
         snprintf(why, sz, "trace longer than %u bytes", TRACE_CAP);
     else if (WIFEXITED(status))
         snprintf(why, sz, "exit status %d%s", WEXITSTATUS(status), snippet);
-    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+    else if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) || j->overdue)
         snprintf(why, sz, "timed out after %g s", timeout_s);
     else if (WIFSIGNALED(status))
         snprintf(why, sz, "killed by signal %d (%s)%s", WTERMSIG(status),
@@ -224,20 +261,12 @@ static int run_range(uint64_t first, uint64_t count, int jobs, double timeout_s,
         if (!running)
             continue;
         int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno == EINTR)
-                continue;
+        job *j = wait_job(slots, jobs, timeout_s, &status);
+        if (!j) {
             fprintf(stderr, "fuzz: waitpid: %s\n", strerror(errno));
             return 2;
         }
-        job *j = NULL;
-        for (int i = 0; i < jobs; i++)
-            if (slots[i].pid == pid)
-                j = &slots[i];
-        if (!j)
-            continue;
-        kill(-pid, SIGKILL); /* anything the program left behind */
+        kill(-j->pid, SIGKILL); /* anything the program left behind */
         j->pid = 0;
         running--;
         done++;
@@ -295,8 +324,10 @@ static int run_one(const fz_program *p, double timeout_s, int no_fork)
     if (setup_job(&j) != 0 || start_job(p, &j, timeout_s) < 0)
         return 2;
     int status;
-    while (waitpid(j.pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (!wait_job(&j, 1, timeout_s, &status)) {
+        fprintf(stderr, "fuzz: waitpid: %s\n", strerror(errno));
+        return 2;
+    }
     kill(-j.pid, SIGKILL);
     fz_trace trace = {.buf = j.shm->trace, .len = j.shm->trace_len};
     fwrite(trace.buf, 1, trace.len, stdout);
