@@ -106,7 +106,14 @@ static pid_t start_job(const fz_program *p, job *j, double timeout_s)
     j->shm->trace_len = 0;
     j->shm->trace_truncated = 0;
     fflush(NULL);
-    pid_t pid = fork();
+    /* A machine short of processes for a moment (EAGAIN: other jobs' threads) is no
+     * verdict on the program: wait and try again, for up to half a minute. */
+    pid_t pid;
+    for (int attempt = 0; (pid = fork()) < 0 && (errno == EAGAIN || errno == ENOMEM) &&
+                          attempt < 300; attempt++) {
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
     if (pid == 0)
         child_run(p, j, timeout_s, 1);
     j->pid = pid;
@@ -253,6 +260,7 @@ static int run_range(uint64_t first, uint64_t count, int jobs, double timeout_s,
             }
             if (start_job(&p, &slots[i], timeout_s) < 0) {
                 fprintf(stderr, "fuzz: fork: %s\n", strerror(errno));
+                free(results);
                 return 2;
             }
             next++;
@@ -264,6 +272,7 @@ static int run_range(uint64_t first, uint64_t count, int jobs, double timeout_s,
         job *j = wait_job(slots, jobs, timeout_s, &status);
         if (!j) {
             fprintf(stderr, "fuzz: waitpid: %s\n", strerror(errno));
+            free(results);
             return 2;
         }
         kill(-j->pid, SIGKILL); /* anything the program left behind */
@@ -300,6 +309,7 @@ static int run_range(uint64_t first, uint64_t count, int jobs, double timeout_s,
         FILE *f = fopen(cov_path, "w");
         if (!f) {
             fprintf(stderr, "fuzz: %s: %s\n", cov_path, strerror(errno));
+            free(results);
             return 2;
         }
         for (int c = 0; c < FZ_COV_N; c++)

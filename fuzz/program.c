@@ -21,7 +21,11 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static int below(uint64_t *rng, int n) { return (int)(next_random(rng) % (uint64_t)n); }
+/* 0..n-1 (n > 0; 0 otherwise) */
+static int below(uint64_t *rng, int n)
+{
+    return n > 0 ? (int)(next_random(rng) % (uint64_t)n) : 0;
+}
 static int chance(uint64_t *rng, int percent) { return below(rng, 100) < percent; }
 
 /* Index drawn from cumulative weights. */
