@@ -169,7 +169,7 @@ CASE(greenlet, switch_to_dead_greenlet_goes_to_its_parent)
     int v;
     void *r;
     CHECK_OK(gl_new(&g, return_arg_plus_one, NULL));
-    CHECK_OK(gl_switch(g, (char *)0 + 10, &r));
+    CHECK_OK(gl_switch(g, (void *)(intptr_t)10, &r));
     CHECK(gl_dead(g));
     /* its first live ancestor is main, the caller: the value comes straight back */
     CHECK_OK(gl_switch(g, &v, &r));

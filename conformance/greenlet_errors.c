@@ -124,6 +124,77 @@ CASE(greenlet, greenlet_exit_ends_a_suspended_greenlet_quietly)
     CHECK_OK(gl_destroy(g));
 }
 
+/* Logs what its run received, and returns it. */
+static void *log_arg(void *arg)
+{
+    LOG("run-got:%s", arg ? (const char *)arg : "nothing");
+    return arg ? arg : (char *)"no-arg";
+}
+
+static void *suspend_in_main_and_propagate(void *arg)
+{
+    (void)arg;
+    if (gl_switch(gl_main(), NULL, NULL) != GL_OK)
+        return gl_reraise();
+    return NULL;
+}
+
+/* Python greenlet 2.0.2 starts an unstarted parent of a greenlet ended by
+ * GreenletExit('data') with no arguments (`run()`), while a started parent's pending
+ * switch receives the GreenletExit: here the started parent gets the data, the
+ * unstarted one NULL. */
+CASE(greenlet, greenlet_ended_by_exit_starts_its_unstarted_parent_with_no_value)
+{
+    gl_greenlet *parent, *child;
+    void *r;
+    CHECK_OK(gl_new(&parent, log_arg, NULL));
+    CHECK_OK(gl_new(&child, suspend_in_main_and_propagate, parent));
+    CHECK_OK(gl_switch(child, NULL, NULL)); /* suspended; its parent is still unstarted */
+    CHECK_OK(gl_throw_r(child, &r, GL_EEXIT, (char *)"data", NULL));
+    CHECK_LOG("run-got:nothing");
+    CHECK_STR((const char *)r, "no-arg"); /* the parent's result, back in main */
+    CHECK(gl_dead(child) && gl_dead(parent));
+    CHECK_OK(gl_destroy(child));
+    CHECK_OK(gl_destroy(parent));
+}
+
+/* The same when the child never started (it dies at once) ... */
+CASE(greenlet, exit_thrown_into_unstarted_child_starts_its_unstarted_parent_with_no_value)
+{
+    gl_greenlet *parent, *child;
+    void *r;
+    CHECK_OK(gl_new(&parent, log_arg, NULL));
+    CHECK_OK(gl_new(&child, ran, parent));
+    CHECK_OK(gl_throw_r(child, &r, GL_EEXIT, (char *)"data", NULL));
+    CHECK_LOG("run-got:nothing");
+    CHECK_STR((const char *)r, "no-arg");
+    CHECK_OK(gl_destroy(child));
+    CHECK_OK(gl_destroy(parent));
+}
+
+/* ... and when GreenletExit thrown into a dead greenlet becomes a value that goes on to
+ * its unstarted first live ancestor; a plain value still starts it with that value. */
+CASE(greenlet, exit_thrown_into_dead_greenlet_starts_its_unstarted_ancestor_with_no_value)
+{
+    gl_greenlet *parent, *child;
+    void *r;
+    CHECK_OK(gl_new(&child, ran, NULL));
+    CHECK_OK(gl_switch(child, NULL, NULL)); /* dead */
+    CHECK_OK(gl_new(&parent, log_arg, NULL));
+    CHECK_OK(gl_set_parent(child, parent));
+    CHECK_OK(gl_throw_r(child, &r, GL_EEXIT, (char *)"data", NULL));
+    CHECK_LOG("ran run-got:nothing");
+    CHECK_STR((const char *)r, "no-arg");
+    CHECK_OK(gl_destroy(parent));
+    CHECK_OK(gl_new(&parent, log_arg, NULL));
+    CHECK_OK(gl_set_parent(child, parent));
+    CHECK_OK(gl_switch(child, (char *)"v", &r)); /* Python: run(42) for switch(42) */
+    CHECK_LOG("ran run-got:nothing run-got:v");
+    CHECK_STR((const char *)r, "v");
+    CHECK_OK(gl_destroy(child));
+    CHECK_OK(gl_destroy(parent));
+}
+
 CASE(greenlet, throw_into_dead_greenlet_exit_is_eaten_and_returns_value)
 {
     gl_greenlet *g;

@@ -87,12 +87,13 @@ static void *turn_exit_into_error(void *arg)
     return NULL;
 }
 
-CASE(greenlet, destroy_returns_an_error_the_cleanup_raised_and_still_releases)
+CASE(greenlet, destroy_reports_ecleanup_with_the_error_the_cleanup_ended_with)
 {
     gl_greenlet *g;
     CHECK_OK(gl_new(&g, turn_exit_into_error, NULL));
     CHECK_OK(gl_switch(g, NULL, NULL));
-    CHECK_INT(gl_destroy(g), GL_EUSER + 9);
+    CHECK_INT(gl_destroy(g), GL_ECLEANUP); /* released */
+    CHECK_INT(gl_last_error()->code, GL_EUSER + 9); /* the error, with its own code */
     CHECK_STR(gl_last_error()->message, "cleanup failed");
     CHECK_PTR(gl_current(), gl_main());
 }

@@ -1,8 +1,23 @@
 /* Threads: every thread has its own main greenlet; greenlets belong to their thread. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include "greenlet.h"
 #include "suite.h"
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+size_t __sanitizer_get_current_allocated_bytes(void); /* gcc ships no allocator_interface.h */
+static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
+#else
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2(); /* every arena: threads allocate from their own */
+    return m.uordblks + m.hblkhd;
+}
+#endif
 
 /* Runs fn on a new thread and waits for it. */
 static void *on_thread(void *(*fn)(void *), void *arg)
@@ -125,15 +140,32 @@ static void *hold_a_greenlet(void *arg)
     return NULL;
 }
 
+/* Starts a thread holding an unstarted greenlet (f->g), once it exists. */
+static pthread_t foreign_start(struct foreign *f)
+{
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, hold_a_greenlet, f), 0);
+    pthread_mutex_lock(&f->lock);
+    while (!f->created)
+        pthread_cond_wait(&f->cond, &f->lock);
+    pthread_mutex_unlock(&f->lock);
+    return t;
+}
+
+/* Lets that thread destroy its greenlet and end. */
+static void foreign_end(struct foreign *f, pthread_t t)
+{
+    pthread_mutex_lock(&f->lock);
+    f->done = 1;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    CHECK_INT(pthread_join(t, NULL), 0);
+}
+
 CASE(greenlet, switch_to_greenlet_of_another_thread_is_refused)
 {
     struct foreign f = {NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-    pthread_t t;
-    CHECK_INT(pthread_create(&t, NULL, hold_a_greenlet, &f), 0);
-    pthread_mutex_lock(&f.lock);
-    while (!f.created)
-        pthread_cond_wait(&f.cond, &f.lock);
-    pthread_mutex_unlock(&f.lock);
+    pthread_t t = foreign_start(&f);
 
     CHECK_INT(gl_switch(f.g, NULL, NULL), GL_ETHREAD);
     CHECK(strstr(gl_last_error()->message, "different thread") != NULL);
@@ -147,11 +179,26 @@ CASE(greenlet, switch_to_greenlet_of_another_thread_is_refused)
     CHECK_PTR(gl_current(), gl_main());
     CHECK_LOG("");
 
-    pthread_mutex_lock(&f.lock);
-    f.done = 1;
-    pthread_cond_broadcast(&f.cond);
-    pthread_mutex_unlock(&f.lock);
-    CHECK_INT(pthread_join(t, NULL), 0);
+    foreign_end(&f, t);
+}
+
+static void *other_run(void *arg)
+{
+    (void)arg;
+    LOG("other-run");
+    return NULL;
+}
+
+CASE(greenlet, set_run_from_another_thread_is_refused)
+{
+    struct foreign f = {NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    pthread_t t = foreign_start(&f);
+
+    CHECK_INT(gl_set_run(f.g, other_run), GL_ETHREAD);
+    CHECK(strstr(gl_last_error()->message, "another thread") != NULL);
+    CHECK(gl_run(f.g) == ran); /* unchanged: its own thread runs `ran` */
+
+    foreign_end(&f, t);
 }
 
 static void *suspended_greenlet_body(void *arg)
@@ -198,4 +245,106 @@ CASE(greenlet, unstarted_greenlet_of_exited_thread_cannot_start_here)
     CHECK(!gl_started(g));
     CHECK_OK(gl_destroy(g));
     CHECK_LOG("");
+}
+
+/* ---- a thread that exits inside a greenlet ------------------------------------- */
+
+static void log_cleanup(void *what)
+{
+    LOG("cleanup:%s", (const char *)what);
+}
+
+struct exiting {
+    gl_greenlet *waiting, *exiting;
+};
+
+static void *exit_the_thread(void *arg)
+{
+    pthread_cleanup_push(log_cleanup, "greenlet");
+    pthread_exit(arg);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static void *thread_exiting_inside_a_greenlet(void *arg)
+{
+    struct exiting *e = arg;
+    if (gl_new(&e->waiting, suspended_greenlet_body, NULL) != GL_OK ||
+        gl_switch(e->waiting, NULL, NULL) != GL_OK ||
+        gl_new(&e->exiting, exit_the_thread, NULL) != GL_OK)
+        return NULL;
+    pthread_cleanup_push(log_cleanup, "thread");
+    gl_switch(e->exiting, (void *)(intptr_t)42, NULL);
+    LOG("main-resumed");
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+/* pthread_exit(v) in a greenlet ends the thread that runs it, as if called from its
+ * main greenlet: every cleanup handler runs, pthread_join() returns v, and the
+ * thread's other greenlets never run again (as for any thread that exited). */
+CASE(greenlet, pthread_exit_inside_a_greenlet_ends_its_thread_with_that_value)
+{
+    struct exiting e = {NULL, NULL};
+    CHECK_INT((intptr_t)on_thread(thread_exiting_inside_a_greenlet, &e), 42);
+    CHECK_LOG("cleanup:greenlet cleanup:thread");
+    CHECK(gl_active(e.waiting));
+    CHECK_INT(gl_switch(e.waiting, NULL, NULL), GL_ETHREAD);
+    CHECK(strstr(gl_last_error()->message, "exited") != NULL);
+    CHECK_OK(gl_destroy(e.waiting)); /* released without running it */
+    CHECK_OK(gl_destroy(e.exiting));
+    CHECK_LOG("cleanup:greenlet cleanup:thread");
+}
+
+/* ---- a thread's memory ----------------------------------------------------------- */
+
+static void *bounce_to_main(void *arg)
+{
+    (void)arg;
+    for (;;)
+        if (gl_switch(gl_main(), NULL, NULL) != GL_OK)
+            return gl_reraise();
+}
+
+/* Switches to `g` (or destroys it) from 16 KiB deeper than where `g` started: a port
+ * that copies stacks saves that much of the main greenlet's stack to the heap. */
+static __attribute__((noinline)) int from_deep(gl_greenlet *g, int destroy)
+{
+    volatile char frame[16 * 1024];
+    frame[0] = 1;
+    frame[sizeof frame - 1] = 1;
+    int rc = destroy ? gl_destroy(g) : gl_switch(g, NULL, NULL);
+    return rc + frame[0] + frame[sizeof frame - 1] - 2;
+}
+
+static void *switch_among_greenlets_then_exit(void *arg)
+{
+    (void)arg;
+    gl_greenlet *g[3];
+    intptr_t failed = 0;
+    for (int i = 0; i < 3; i++) {
+        failed |= gl_new(&g[i], bounce_to_main, NULL);
+        failed |= gl_switch(g[i], NULL, NULL);
+    }
+    for (int round = 0; round < 4; round++)
+        for (int i = 0; i < 3; i++)
+            failed |= from_deep(g[i], 0);
+    for (int i = 0; i < 3; i++)
+        failed |= from_deep(g[i], 1); /* the thread ends right after */
+    return (void *)failed;
+}
+
+/* Everything a thread's greenlets took, its main greenlet's state included (a saved
+ * slice of its stack, on a port that copies stacks), is given back when it exits. */
+CASE(greenlet, a_thread_that_switched_among_greenlets_gives_back_all_its_memory_on_exit)
+{
+    enum { THREADS = 16 };
+    CHECK_PTR(on_thread(switch_among_greenlets_then_exit, NULL), NULL); /* warm-up */
+    size_t before = heap_in_use();
+    for (int i = 0; i < THREADS; i++)
+        CHECK_PTR(on_thread(switch_among_greenlets_then_exit, NULL), NULL);
+    size_t after = heap_in_use();
+    if (after > before + THREADS * 1024) /* a slice kept per thread is 16 KiB or more */
+        suite_fail(__FILE__, __LINE__, "%zu bytes still allocated after %d threads ended "
+                   "(%zu per thread)", after - before, THREADS, (after - before) / THREADS);
 }

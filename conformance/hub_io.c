@@ -1,6 +1,10 @@
 /* Hub I/O: waiting on descriptors, closing under a waiter, the socket helpers (an echo
  * server on 127.0.0.1 with concurrent clients), descriptor errors, loop selection. */
+#define _GNU_SOURCE /* sched_setaffinity */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +13,7 @@
 #include <unistd.h>
 #include "greenlet.h"
 #include "hub.h"
+#include "hub_cases.h"
 #include "suite.h"
 
 static int sv[2]; /* a socketpair: sv[0] is waited on, sv[1] is the peer */
@@ -333,6 +338,46 @@ CASE(hub, descriptor_number_reused_after_hub_close_can_be_waited_on)
     CHECK_LOG("recv:new");
 }
 
+/* A plain close(2) instead of hub_close(): the hub still has a record of the number,
+ * and the loop's registration went with the file. A wait on the next file to get that
+ * number must see it. */
+static void close_plainly_and_reuse_the_number(void)
+{
+    int first = sv[0];
+    CHECK_OK(hub_send_all(sv[1], "a", 1, HUB_FOREVER, NULL));
+    CHECK_OK(hub_wait_read(sv[0], HUB_FOREVER)); /* a completed wait: the loop watched it */
+    CHECK_INT(close(sv[0]), 0);
+    CHECK_INT(close(sv[1]), 0);
+    make_pair();
+    CHECK_INT(sv[0], first); /* the lowest free number comes back */
+}
+
+CASE(hub, wait_on_a_number_reused_after_a_plain_close_sees_the_new_descriptor)
+{
+    hub_greenlet *g;
+    make_pair();
+    close_plainly_and_reuse_the_number();
+    CHECK_OK(hub_spawn(&g, reader, NULL));
+    CHECK_OK(hub_sleep(0)); /* it waits on the new descriptor... */
+    CHECK_OK(hub_send_all(sv[1], "new", 3, HUB_FOREVER, NULL)); /* ...which gets data */
+    CHECK_OK(hub_join(g, 5.0)); /* it timed out before */
+    CHECK_LOG("recv:new");
+    close_plainly_and_reuse_the_number();
+    CHECK_OK(hub_send_all(sv[1], "b", 1, HUB_FOREVER, NULL)); /* data before the wait */
+    CHECK_OK(hub_wait_read(sv[0], 5.0));
+    /* A regular file is always ready; a socket that gets its number is not. */
+    CHECK_INT(close(sv[0]), 0);
+    CHECK_INT(close(sv[1]), 0);
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    int file_fd = fileno(f);
+    CHECK_OK(hub_wait_read(file_fd, HUB_FOREVER));
+    fclose(f);
+    make_pair();
+    CHECK(sv[0] == file_fd || sv[1] == file_fd);
+    CHECK_INT(hub_wait_read(file_fd, 0.002), HUB_ETIMEOUT); /* nothing to read yet */
+}
+
 /* Reads twice; after the first read it sets the event (arg) and sleeps, so that the
  * peer acts while it does not wait: its second hub_recv finds what came meanwhile. */
 static void *recv_twice(void *arg)
@@ -381,4 +426,89 @@ CASE(hub, recv_after_a_wait_still_sees_an_end_of_stream_that_came_before_the_cal
 {
     recv_twice_with(close_peer);
     CHECK_LOG("got:a got:eof");
+}
+
+/* ---- a timer while another greenlet waits on an idle descriptor ---------------------- */
+
+/* Each of SLEEPER_THREADS OS threads runs a hub in which one greenlet waits on a
+ * descriptor nothing is ever written to, while the thread's main greenlet sleeps 1 ms
+ * SLEEPS times. Its sleep must end although the poll has a descriptor to wait for and
+ * no I/O will come. The threads share one CPU, so one is often preempted between
+ * arming the wake-up and polling: a backend that arms its wake-up on a clock the loop
+ * moves again before polling lets it fire too early, and the poll then waits forever
+ * (it did on libuv). */
+#define SLEEPER_THREADS 32
+#define SLEEPS 1000
+
+static int idle_pair[SLEEPER_THREADS][2];
+static atomic_long sleeps_done[SLEEPER_THREADS];
+
+static void *wait_on_idle(void *arg)
+{
+    int fd = *(int *)arg;
+    return hub_wait_read(fd, HUB_FOREVER) == HUB_OK ? NULL : gl_reraise();
+}
+
+static void *sleeper_thread(void *arg)
+{
+    long i = (long)(intptr_t)arg;
+    hub_greenlet *g;
+    intptr_t rc = hub_spawn(&g, wait_on_idle, &idle_pair[i][0]);
+    for (int k = 0; rc == HUB_OK && k < SLEEPS; k++)
+        if ((rc = hub_sleep(0.001)) == HUB_OK)
+            atomic_fetch_add(&sleeps_done[i], 1);
+    /* Done (or rescued by the case): wake the waiter, which then ends. */
+    if (rc == HUB_OK && write(idle_pair[i][1], "x", 1) != 1)
+        rc = -1;
+    if (rc == HUB_OK)
+        rc = hub_join(g, HUB_FOREVER);
+    hub_greenlet_release(g);
+    hub_close(idle_pair[i][0]);
+    close(idle_pair[i][1]);
+    return (void *)rc;
+}
+
+CASE(hub, sleep_ends_while_another_greenlet_waits_on_an_idle_descriptor)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    CHECK_INT(sched_setaffinity(0, sizeof one, &one), 0); /* this case's process only */
+    pthread_t t[SLEEPER_THREADS];
+    for (long i = 0; i < SLEEPER_THREADS; i++) {
+        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, idle_pair[i]), 0);
+        CHECK_INT(hub_cases_thread(&t[i], sleeper_thread, (void *)(intptr_t)i), 0);
+    }
+    /* A thread whose sleeps stop advancing for 5 s (each takes ~1 ms) is stuck in its
+     * poll: note it, and write to its descriptor so that the case still ends. */
+    long seen[SLEEPER_THREADS] = {0};
+    int still[SLEEPER_THREADS] = {0}, stuck = -1;
+    long stuck_at = 0;
+    for (int running = SLEEPER_THREADS; running;) {
+        usleep(100 * 1000);
+        running = 0;
+        for (int i = 0; i < SLEEPER_THREADS; i++) {
+            long n = atomic_load(&sleeps_done[i]);
+            if (n == SLEEPS)
+                continue;
+            running++;
+            still[i] = n == seen[i] ? still[i] + 1 : 0;
+            seen[i] = n;
+            if (still[i] == 50) {
+                if (stuck < 0)
+                    stuck = i, stuck_at = n;
+                CHECK_INT(write(idle_pair[i][1], "r", 1), 1);
+            }
+        }
+    }
+    for (int i = 0; i < SLEEPER_THREADS; i++) {
+        void *rc;
+        CHECK_INT(pthread_join(t[i], &rc), 0);
+        if (stuck < 0)
+            CHECK_INT((intptr_t)rc, HUB_OK);
+    }
+    if (stuck >= 0)
+        suite_fail(__FILE__, __LINE__,
+                   "thread %d: hub_sleep(0.001) number %ld did not end in 5 s (loop %s)", stuck,
+                   stuck_at + 1, hub_loop_name());
 }

@@ -1,9 +1,15 @@
 /* Hub scheduling: spawn order, sleep, join, kill, timeouts, the blocked-forever error.
  * Order is asserted, never durations: delays only need to be ordered. Data shared
  * between greenlets is static (a stack-copying port moves suspended stacks). */
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "greenlet.h"
 #include "hub.h"
+#include "hub_cases.h"
 #include "suite.h"
 
 /* Seconds: a "unit" of the classic example. Generous, because greenlets start one
@@ -642,4 +648,227 @@ CASE(hub, blocking_from_a_link_callback_is_refused_and_the_hub_goes_on)
     CHECK_INT(link_rc[1], HUB_EBLOCKING);
     CHECK_INT(link_rc[2], HUB_OK);
     CHECK_OK(hub_sleep(0));
+}
+
+/* ---- a greenlet that cannot start ------------------------------------------------- */
+
+static gl_greenlet *refused_start; /* the trace function fails the switch that starts it */
+
+static int fail_the_start(gl_trace_event event, gl_greenlet *origin, gl_greenlet *target,
+                          void *arg)
+{
+    (void)event, (void)origin, (void)arg;
+    return target == refused_start; /* "the trace function raised": the target gets GL_ETRACE */
+}
+
+static void *joiner_logs(void *arg)
+{
+    hub_greenlet *g = arg;
+    int rc = hub_join(g, HUB_FOREVER);
+    LOG("joined:%s:dead=%d", hub_strerror(rc), hub_greenlet_dead(g));
+    return NULL;
+}
+
+/* The first switch into a spawned greenlet can fail before its function runs: the
+ * threads port cannot create its thread, stackcopy cannot save the stack, a trace
+ * function fails (what this case uses: the same on every port). The greenlet is then a
+ * failed one, and whoever joins it wakes with the error; nothing is lost. */
+CASE(hub, greenlet_that_cannot_start_fails_and_its_joiners_wake_with_the_error)
+{
+    hub_greenlet *g, *j, *after;
+    CHECK_OK(hub_spawn(&g, log_name, "ran"));
+    CHECK_OK(hub_spawn(&j, joiner_logs, g));
+    refused_start = hub_greenlet_gl(g);
+    gl_settrace(fail_the_start, NULL, NULL);
+    CHECK_INT(hub_get(g, HUB_FOREVER, NULL), GL_ETRACE);
+    CHECK_OK(hub_join(j, HUB_FOREVER));
+    CHECK_LOG("joined:success:dead=1");
+    CHECK(hub_greenlet_dead(g) && !hub_greenlet_started(g) && !hub_greenlet_successful(g));
+    CHECK_INT(hub_greenlet_error(g)->code, GL_ETRACE);
+    CHECK_PTR(hub_greenlet_gl(g), NULL);
+    CHECK_OK(hub_spawn(&after, log_name, "next")); /* the hub goes on */
+    CHECK_OK(hub_join(after, HUB_FOREVER));
+    CHECK_LOG("joined:success:dead=1 next");
+}
+
+static hub_greenlet *joined_later;
+static hub_event *go;
+
+static void *join_when_told(void *arg)
+{
+    (void)arg;
+    if (hub_event_wait(go, HUB_FOREVER) != HUB_OK)
+        return gl_reraise();
+    int rc = hub_join(joined_later, HUB_FOREVER);
+    LOG("joined:%s:error=%d", hub_strerror(rc), hub_greenlet_error(joined_later)
+                                                    ? hub_greenlet_error(joined_later)->code
+                                                    : 0);
+    return NULL;
+}
+
+/* When the OS refuses a thread (a thread limit; here a seccomp filter), a greenlet
+ * whose start needs one fails with the error, and its joiners wake with it. Ports that
+ * start greenlets without an OS thread have no such failure: the case says so. */
+CASE(hub, greenlet_whose_os_thread_cannot_be_created_fails_and_its_joiners_wake)
+{
+    hub_greenlet *j, *g;
+    CHECK_OK(hub_event_new(&go));
+    CHECK_OK(hub_spawn(&j, join_when_told, NULL));
+    CHECK_OK(hub_sleep(0)); /* the hub and the joiner run (and have their threads, if any) */
+    if (hub_cases_refuse_threads() != 0)
+        SKIP("no seccomp filter here to refuse threads with");
+    CHECK_OK(hub_spawn(&g, log_name, "ran"));
+    joined_later = g;
+    CHECK_OK(hub_event_set(go));
+    int rc = hub_get(g, HUB_FOREVER, NULL);
+    CHECK_OK(hub_join(j, HUB_FOREVER));
+    if (rc == HUB_OK) {
+        CHECK_LOG("ran joined:success:error=0");
+        SKIP("this port starts a greenlet without creating an OS thread: nothing to refuse");
+    }
+    CHECK(rc == GL_ENOMEM || rc == GL_ENOSTACK);
+    CHECK(hub_greenlet_dead(g) && !hub_greenlet_started(g) && !hub_greenlet_successful(g));
+    CHECK_INT(hub_greenlet_error(g)->code, rc);
+    char expected[64];
+    snprintf(expected, sizeof expected, "joined:success:error=%d", rc);
+    CHECK_LOG(expected);
+}
+
+static void *wait_for_go(void *arg)
+{
+    return hub_event_wait(go, HUB_FOREVER) == HUB_OK ? arg : gl_reraise();
+}
+
+/* Under an address-space limit, spawning greenlets that all stay alive runs out of
+ * something on every port: a stack at spawn (separate stacks), an OS thread at the
+ * first switch (threads), memory for a saved stack or a record (stackcopy). Whichever:
+ * the spawn fails with the error, or the greenlet does and its joiners hear of it. */
+CASE(hub, greenlets_that_run_out_of_resources_fail_instead_of_being_lost)
+{
+    if (HUB_CASES_ASAN)
+        SKIP("AddressSanitizer reserves terabytes of shadow: an address-space limit breaks it");
+    if (HUB_CASES_VALGRIND())
+        SKIP("valgrind's own memory counts against the address-space limit and runs out first");
+    enum { CAP = 200000 };
+    hub_greenlet **gs = malloc(CAP * sizeof *gs);
+    CHECK(gs != NULL);
+    CHECK_OK(hub_event_new(&go));
+    CHECK_OK(hub_sleep(0)); /* the hub is up before the limit */
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f && fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)64 << 20);
+    struct rlimit rl = {limit, limit};
+    CHECK_INT(setrlimit(RLIMIT_AS, &rl), 0); /* lowered in this case's process only */
+    int n = 0, spawn_rc = HUB_OK, failed = 0;
+    while (n < CAP && !failed) {
+        if ((spawn_rc = hub_spawn(&gs[n], wait_for_go, NULL)) != HUB_OK)
+            break;
+        if (++n % 64 == 0 || n == CAP) {
+            CHECK_OK(hub_sleep(0)); /* they start, and wait */
+            for (int i = n - 64; i < n; i++)
+                failed += hub_greenlet_dead(gs[i]);
+        }
+    }
+    CHECK(spawn_rc == GL_ENOMEM || spawn_rc == GL_ENOSTACK || failed > 0);
+    CHECK_OK(hub_event_set(go));
+    int ended = 0;
+    failed = 0;
+    for (int i = 0; i < n; i++) {
+        CHECK_OK(hub_join(gs[i], HUB_FOREVER)); /* never blocked forever */
+        CHECK(hub_greenlet_dead(gs[i]));
+        if (!hub_greenlet_successful(gs[i])) {
+            int code = hub_greenlet_error(gs[i])->code;
+            CHECK(code == GL_ENOMEM || code == GL_ENOSTACK);
+            failed++;
+        } else {
+            ended++;
+        }
+    }
+    CHECK(ended > 0);
+    fprintf(stderr, "%d spawned (then: %s), %d ran, %d failed to start\n", n,
+            hub_strerror(spawn_rc), ended, failed);
+}
+
+/* ---- NaN and infinite durations ---------------------------------------------------- */
+
+/* NaN compares false to everything: left unchecked it passed for a positive duration
+ * (hub_sleep(NAN) returned at once with HUB_OK) or for "poll once" (socket calls). */
+CASE(hub, nan_durations_and_timeouts_are_refused_with_einval)
+{
+    const double nan = NAN;
+    hub_greenlet *g;
+    hub_event *e;
+    hub_async_result *r;
+    hub_queue *q;
+    hub_semaphore *s;
+    hub_timeout *t;
+    int sv[2], lfd, fd;
+    size_t n;
+    char c;
+    CHECK_OK(hub_spawn(&g, log_name, "ran"));
+    CHECK_INT(hub_sleep(nan), GL_EINVAL);
+    CHECK(strstr(gl_last_error()->message, "nan") != NULL);
+    CHECK_LOG(""); /* it did not yield */
+    CHECK_INT(hub_spawn_later(NULL, nan, log_name, "later"), GL_EINVAL);
+    CHECK_INT(hub_timeout_start(&t, nan), GL_EINVAL);
+    CHECK_PTR(t, NULL);
+    CHECK_INT(hub_join(g, nan), GL_EINVAL);
+    CHECK(strstr(gl_last_error()->message, "NaN") != NULL);
+    CHECK_INT(hub_joinall(&g, 1, nan), GL_EINVAL);
+    CHECK_INT(hub_get(g, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_event_new(&e));
+    CHECK_OK(hub_event_set(e));
+    CHECK_INT(hub_event_wait(e, nan), GL_EINVAL); /* even when it would not wait */
+    CHECK_OK(hub_async_result_new(&r));
+    CHECK_INT(hub_async_result_get(r, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_queue_new(&q, 1));
+    CHECK_INT(hub_queue_put(q, "x", nan), GL_EINVAL);
+    CHECK_INT(hub_queue_size(q), 0);
+    CHECK_INT(hub_queue_get(q, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_semaphore_new(&s, 1, 0));
+    CHECK_INT(hub_semaphore_acquire(s, nan), GL_EINVAL);
+    CHECK_INT(hub_semaphore_value(s), 1);
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    CHECK_INT(hub_wait_read(sv[0], nan), GL_EINVAL);
+    CHECK_INT(hub_wait_write(sv[0], nan), GL_EINVAL);
+    CHECK_INT(hub_recv(sv[0], &c, 1, nan, &n), GL_EINVAL);
+    CHECK_INT(hub_send_all(sv[0], "x", 1, nan, NULL), GL_EINVAL);
+    CHECK_OK(hub_tcp_listen(NULL, 0, 1, &lfd));
+    CHECK_INT(hub_accept(lfd, nan, &fd), GL_EINVAL);
+    CHECK_INT(hub_tcp_connect(NULL, (uint16_t)hub_socket_port(lfd), nan, &fd), GL_EINVAL);
+    CHECK_INT(hub_kill(g, nan), GL_EINVAL);
+    CHECK(!hub_greenlet_dead(g)); /* nothing happened */
+    CHECK_OK(hub_join(g, HUB_FOREVER));
+    CHECK_LOG("ran");
+}
+
+static void *sleep_forever(void *arg)
+{
+    (void)arg;
+    int rc = hub_sleep(INFINITY);
+    LOG("woke:%s", hub_strerror(rc));
+    return rc == HUB_OK ? NULL : gl_reraise();
+}
+
+/* +infinity is no limit: no timer is armed, so waiting for what cannot come is the
+ * blocked-forever error at once (not a wait of a year, which a clamped timer made). */
+CASE(hub, infinite_timeouts_and_sleeps_have_no_limit)
+{
+    hub_event *e;
+    hub_timeout *t;
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&e));
+    CHECK_INT(hub_event_wait(e, INFINITY), HUB_ELOOPEXIT);
+    CHECK_INT(hub_sleep(INFINITY), HUB_ELOOPEXIT);
+    CHECK_OK(hub_timeout_start(&t, INFINITY)); /* never fires */
+    CHECK_OK(hub_sleep(0.002));
+    CHECK_OK(hub_timeout_cancel(t));
+    CHECK_OK(hub_spawn(&g, sleep_forever, NULL));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_kill(g, HUB_FOREVER)); /* the way out of an endless sleep */
+    CHECK_LOG("woke:GreenletExit");
+    CHECK_INT(hub_spawn_later(NULL, INFINITY, log_name, "never"), GL_EINVAL);
+    CHECK_INT(hub_spawn_later(NULL, -1, log_name, "never"), GL_EINVAL);
 }

@@ -17,6 +17,19 @@ static void *event_waiter(void *arg)
     return NULL;
 }
 
+/* Two greenlets run fn(a) and fn(b), which wait on `ev`; once both wait, it is set
+ * (their wake-ups are queued, they have not run yet). */
+static void set_while_two_wait(hub_greenlet *g[2], gl_run_fn fn, const char *a, const char *b)
+{
+    if (!ev)
+        CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_event_clear(ev));
+    CHECK_OK(hub_spawn(&g[0], fn, (void *)a));
+    CHECK_OK(hub_spawn(&g[1], fn, (void *)b));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_event_set(ev));
+}
+
 CASE(hub, event_set_wakes_every_waiter_in_wait_order_without_switching)
 {
     hub_greenlet *g[3];
@@ -47,11 +60,7 @@ CASE(hub, event_wait_on_a_set_event_returns_at_once)
 CASE(hub, event_waiters_wake_even_if_cleared_before_they_ran)
 {
     hub_greenlet *g[2];
-    CHECK_OK(hub_event_new(&ev));
-    CHECK_OK(hub_spawn(&g[0], event_waiter, "w0"));
-    CHECK_OK(hub_spawn(&g[1], event_waiter, "w1"));
-    CHECK_OK(hub_sleep(0));
-    CHECK_OK(hub_event_set(ev));
+    set_while_two_wait(g, event_waiter, "w0", "w1");
     CHECK_OK(hub_event_clear(ev));
     CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
     CHECK_LOG("w0:0 w1:0");
@@ -67,6 +76,83 @@ CASE(hub, freeing_an_event_with_waiters_is_refused)
     CHECK_OK(hub_event_set(ev));
     CHECK_OK(hub_join(g, HUB_FOREVER));
     CHECK_OK(hub_event_free(ev));
+}
+
+static void *wait_then_log(void *arg)
+{
+    if (hub_event_wait(ev, HUB_FOREVER) != HUB_OK)
+        return gl_reraise();
+    LOG("%s", (const char *)arg);
+    return NULL;
+}
+
+static void *log_arg(void *arg)
+{
+    LOG("%s", (const char *)arg);
+    return NULL;
+}
+
+/* gevent's test_wait_while_notifying (checked against gevent 22.10.2: [1, 2, 3], and
+ * [1, 2, 3, 'x'] with a greenlet spawned between the set and the late wait). */
+CASE(hub, event_wait_while_its_waiters_are_being_woken_runs_after_them)
+{
+    hub_greenlet *g[2];
+    set_while_two_wait(g, wait_then_log, "1", "2");
+    CHECK_OK(hub_event_wait(ev, HUB_FOREVER)); /* set, but 1 and 2 have not run yet */
+    LOG("3");
+    CHECK_LOG("1 2 3");
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    suite_log_reset();
+    set_while_two_wait(g, wait_then_log, "1", "2");
+    CHECK_OK(hub_spawn(NULL, log_arg, "x"));
+    CHECK_OK(hub_event_wait(ev, HUB_FOREVER));
+    LOG("3");
+    CHECK_OK(hub_sleep(0));
+    CHECK_LOG("1 2 3 x");
+}
+
+static void *wait_twice(void *arg)
+{
+    for (int i = 0; i < 2; i++) {
+        if (hub_event_wait(ev, HUB_FOREVER) != HUB_OK)
+            return gl_reraise();
+        LOG("%s%s", (const char *)arg, i ? "-again" : "");
+    }
+    return NULL;
+}
+
+/* gevent 22.10.2: ['a', 'b', 'aagain', 'bagain']. */
+CASE(hub, woken_waiter_that_waits_again_runs_after_the_rest_of_the_pass)
+{
+    hub_greenlet *g[2];
+    set_while_two_wait(g, wait_twice, "a", "b");
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    CHECK_LOG("a b a-again b-again");
+}
+
+/* Once the waiters woken by a set have run, a wait on the set event does not yield. */
+CASE(hub, event_wait_after_the_pass_of_wake_ups_returns_without_yielding)
+{
+    hub_greenlet *g;
+    CHECK_OK(hub_event_new(&ev));
+    CHECK_OK(hub_spawn(&g, wait_then_log, "woken"));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_event_set(ev));
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_spawn(NULL, log_arg, "spawned"));
+    CHECK_OK(hub_event_wait(ev, HUB_FOREVER));
+    LOG("main");
+    CHECK_OK(hub_sleep(0));
+    CHECK_LOG("woken main spawned");
+}
+
+CASE(hub, event_freed_right_after_set_still_wakes_its_waiters)
+{
+    hub_greenlet *g[2];
+    set_while_two_wait(g, event_waiter, "w0", "w1");
+    CHECK_OK(hub_event_free(ev)); /* the wake-ups are on their way */
+    CHECK_OK(hub_joinall(g, 2, HUB_FOREVER));
+    CHECK_LOG("w0:0 w1:0");
 }
 
 static void *result_getter(void *arg)

@@ -3,6 +3,10 @@
 # variant: the greenlet section once, the hub section (when the runner has one) once per
 # loop backend. Prints a table of port × cases passed / failed, then one closing line
 # over everything. Exit status 1 if any case failed or any runner could not run.
+#   RUN_<variant>        runs that variant's binaries (e.g. qemu-aarch64); empty: directly
+#   CONF_ARGS_<variant>  extra runner options (e.g. a longer per-case time limit)
+#   CONF_NOTES           lines printed under the table, separated by | (what was left
+#                        out of it, and why)
 LOOPS=${SWITCHYARD_LOOPS:-"libev libuv"}
 total_pass=0 total_fail=0 total_skip=0 broken=0
 table=""
@@ -10,13 +14,14 @@ BUILD=${BUILD:-build}
 logdir=$BUILD/conformance-logs
 mkdir -p "$logdir"
 
-run() { # label binary section [loop]
+run() { # label binary section [loop]   (uses $wrap and $args of the variant)
     label=$1 bin=$2 section=$3 loop=$4
     log="$logdir/$(echo "$label" | tr ' /:' '___').log"
+    # shellcheck disable=SC2086 # $wrap and $args are word lists
     if [ -n "$loop" ]; then
-        SWITCHYARD_LOOP=$loop "$bin" -s "$section" >"$log" 2>&1
+        SWITCHYARD_LOOP=$loop $wrap "$bin" -s "$section" $args >"$log" 2>&1
     else
-        "$bin" -s "$section" >"$log" 2>&1
+        $wrap "$bin" -s "$section" $args >"$log" 2>&1
     fi
     status=$?
     cat "$log"
@@ -43,8 +48,11 @@ for spec in "$@"; do
         broken=$((broken + 1))
         continue
     fi
+    case $variant in *[!A-Za-z0-9_]*) echo "run_all: bad variant name $variant"; exit 2;; esac
+    eval "wrap=\${RUN_$variant:-} args=\${CONF_ARGS_$variant:-}"
     run "$port $variant greenlet" "$bin" greenlet
-    if "$bin" -l -s hub 2>/dev/null | grep -q .; then
+    # shellcheck disable=SC2086
+    if $wrap "$bin" -l -s hub 2>/dev/null | grep -q .; then
         for loop in $LOOPS; do
             run "$port $variant hub/$loop" "$bin" hub "$loop"
         done
@@ -54,6 +62,7 @@ done
 echo
 printf '%-34s %8s %8s %8s\n' "port variant section" passed failed skipped
 printf "$table"
+[ -n "$CONF_NOTES" ] && printf '%s\n' "$CONF_NOTES" | tr '|' '\n' | sed -e 's/^ *//' -e '/^$/d'
 echo
 if [ "$total_skip" -gt 0 ]; then
     echo "$total_pass passed, $((total_fail + broken)) failed, $total_skip skipped"

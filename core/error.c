@@ -18,6 +18,8 @@ static const char *const names[] = {
     [GL_ESTACKSIZE] = "stack size outside the port's limits",
     [GL_ENOTDEAD] = "greenlet survived GreenletExit",
     [GL_ETRACE] = "trace function failed",
+    [GL_ECLEANUP] = "released; it ended with an error while being killed",
+    [GL_EDESTROYING] = "a gl_destroy of this greenlet is already in progress",
 };
 
 const char *gl_strerror(int code)

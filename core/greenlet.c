@@ -6,15 +6,21 @@
 
 static _Atomic size_t default_stack_size; /* 0: the port's default */
 
-gl_greenlet *gl__greenlet_alloc(void)
+gl_greenlet *gl__greenlet_alloc(gl__thread *t)
 {
     size_t span = GL__PORT_CTX_SPAN(gl__port_ctx_size);
     char *mem = calloc(1, span + sizeof(gl_greenlet));
-    return mem ? (gl_greenlet *)(mem + span) : NULL;
+    if (!mem)
+        return NULL;
+    gl_greenlet *g = (gl_greenlet *)(mem + span);
+    g->thread = t;
+    gl__live_link(t, g);
+    return g;
 }
 
 void gl__greenlet_free(gl_greenlet *g)
 {
+    gl__live_unlink(g);
     free((char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size));
 }
 
@@ -98,12 +104,11 @@ int gl_new_with_stack(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent, siz
                         stack_size, gl__port_info.min_stack_size,
                         gl__port_info.max_stack_size, gl__port_info.name);
 
-    gl_greenlet *g = gl__greenlet_alloc();
+    gl_greenlet *g = gl__greenlet_alloc(t);
     if (!g)
         return gl__fail(GL_ENOMEM, "gl_new: out of memory for the greenlet");
     atomic_init(&g->refs, 1);
     g->user_ref = 1;
-    g->thread = t;
     g->parent = parent;
     g->run = run;
     g->stack_size = stack_size;
@@ -198,15 +203,18 @@ static inline __attribute__((always_inline)) int switch_to(gl__thread *t, gl_gre
             t->switch_refused = 0;
             t->current = self;
             target->started = was_started;
-            return gl__fail(GL_ENOMEM, "switch: out of memory (port %s could not switch)",
-                            gl__port_info.name);
+            return self->last_error.code; /* recorded by gl__port_switch_refused */
         }
     }
     return receive(t, self, result);
 }
 
-void gl__port_switch_refused(gl_greenlet *from)
+void gl__port_switch_refused(gl_greenlet *from, int code, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    gl__error_set(&from->last_error, code, NULL, fmt, ap);
+    va_end(ap);
     from->thread->switch_refused = 1;
 }
 
@@ -261,9 +269,10 @@ static int throw_v(gl_greenlet *g, void **result, int code, void *data, const ch
     if (!target->started && !target->run)
         return gl__fail(GL_ENORUN, "gl_throw: the greenlet has no run function");
     if (g->finished && code == GL_EEXIT) {
-        /* A dead greenlet eats GreenletExit: it becomes a plain value. */
+        /* A dead greenlet eats GreenletExit: it becomes a plain value (none for a
+         * greenlet it starts, as Python calls run() with no arguments). */
         t->xfer.is_error = 0;
-        t->xfer.value = data;
+        t->xfer.value = target->started ? data : NULL;
     } else {
         t->xfer.is_error = 1;
         gl__error_set(&t->xfer.error, code, data, fmt, ap);
@@ -304,6 +313,7 @@ void gl__entry(gl_greenlet *self)
     } else {
         gl_run_fn run = self->run;
         self->run = NULL; /* greenlet deletes `run` once started */
+        self->ran = run;
         self->raising = 0;
         ret = run(arg);
         if (self->raising) {
@@ -312,13 +322,15 @@ void gl__entry(gl_greenlet *self)
         }
     }
     self->finished = 1;
-    if (failed && err->code == GL_EEXIT) {
+    int exited = failed && err->code == GL_EEXIT;
+    if (exited) {
         failed = 0; /* GreenletExit ends a greenlet quietly */
         ret = err->data;
     }
 
     /* The result goes to the first live ancestor; an unstarted one is started with
-     * it, and one that cannot start passes a GL_ENORUN error further up. */
+     * it (with nothing after GreenletExit, as Python greenlet starts it with no
+     * arguments), and one that cannot start passes a GL_ENORUN error further up. */
     gl_greenlet *target = self->parent;
     for (;;) {
         target = first_live(target);
@@ -328,6 +340,8 @@ void gl__entry(gl_greenlet *self)
         gl__error_setf(err, GL_ENORUN, NULL, "parent greenlet has no run function");
         target = target->parent;
     }
+    if (exited && !target->started)
+        ret = NULL;
     t->xfer.origin = self;
     t->xfer.is_error = failed;
     if (failed)
@@ -339,6 +353,65 @@ void gl__entry(gl_greenlet *self)
     t->current = target;
     target->started = 1;
     gl__port_switch_final(self, target);
+}
+
+/* The one way a parent changes (gl_set_parent, and gl_destroy's kill and its undo):
+ * refused when `parent` has `g` in its chain, so a chain never becomes a cycle and
+ * every walk up it ends at main. */
+static int reparent(gl_greenlet *g, gl_greenlet *parent)
+{
+    for (gl_greenlet *p = parent; p; p = p->parent)
+        if (p == g)
+            return GL_ECYCLE;
+    gl__greenlet_ref(parent);
+    gl_greenlet *old = g->parent;
+    g->parent = parent;
+    gl__greenlet_unref(old);
+    return GL_OK;
+}
+
+/* The destroyer was resumed (with `rc`) while its victim is still alive. Out of line:
+ * the copied error stays out of the frame that waits for the death. */
+static __attribute__((noinline)) int survived(gl_greenlet *self, int rc)
+{
+    if (rc == GL_OK)
+        return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet (it "
+                                     "switched back with a value); it is alive and still yours");
+    gl_error got = self->last_error;
+    return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet (the "
+                                 "caller was resumed by error %d: %.60s); it is alive and "
+                                 "still yours", got.code, got.message);
+}
+
+/* Raises GreenletExit in suspended `g` with the caller as its parent meanwhile, so
+ * that its death comes back here; then gives it its parent back. Returns GL_OK if it
+ * died quietly, GL_ECLEANUP if it died with an error (in the caller's last error),
+ * GL_ENOTDEAD if it survived, GL_ECYCLE if the caller descends from it. */
+static int kill_for_destroy(gl__thread *t, gl_greenlet *g)
+{
+    gl_greenlet *self = t->current, *saved_parent = g->parent;
+    gl__greenlet_ref(saved_parent); /* g's reference to it goes with the reparent */
+    if (reparent(g, self) != GL_OK) {
+        gl__greenlet_unref(saved_parent);
+        return gl__fail(GL_ECYCLE, "gl_destroy: the greenlet is an ancestor of the running "
+                                   "one (its death would return into its own descendant: "
+                                   "cyclic parent chain); destroy it from outside its "
+                                   "subtree");
+    }
+    gl__greenlet_ref(g); /* the destroy in progress */
+    g->destroying = 1;
+    int rc = gl_throw(g, GL_EEXIT, NULL,
+                      "Killing the greenlet because all references have vanished.");
+    g->destroying = 0;
+    /* The original parent comes back, unless the cleanup made that a cycle (it put
+     * the original parent under g): then g keeps the parent it has now. */
+    reparent(g, saved_parent);
+    gl__greenlet_unref(saved_parent);
+    int dead = g->finished;
+    gl__greenlet_unref(g);
+    if (!dead)
+        return survived(t->current, rc);
+    return rc == GL_OK ? GL_OK : GL_ECLEANUP; /* last_error keeps the error's own code */
 }
 
 int gl_destroy(gl_greenlet *g)
@@ -355,28 +428,28 @@ int gl_destroy(gl_greenlet *g)
     if (g->thread != t) {
         if (!atomic_load(&g->thread->exited))
             return gl__fail(GL_ETHREAD, "gl_destroy: the greenlet belongs to another thread");
-        /* Its thread is gone: nothing can ever run it again, so just release it. */
+        /* Its thread is gone: nothing can ever run it again, so just release it (and
+         * drop the reference of a destroy the thread was in when it exited). */
+        if (g->destroying) {
+            g->destroying = 0;
+            gl__greenlet_unref(g);
+        }
         g->user_ref = 0;
         gl__greenlet_unref(g);
         return GL_OK;
     }
+    if (g->destroying)
+        return gl__fail(GL_EDESTROYING, "gl_destroy: a gl_destroy of this greenlet is already "
+                                        "in progress (its cleanup switched away); that one "
+                                        "releases it");
     if (g == t->current)
         return gl__fail(GL_EBUSY, "gl_destroy: cannot destroy the running greenlet");
 
     int rc = GL_OK;
     if (g->started && !g->finished) {
-        /* Kill it: GreenletExit inside, with the destroyer as parent meanwhile, so
-         * control comes back here when it dies. */
-        gl_greenlet *self = t->current, *saved_parent = g->parent;
-        gl__greenlet_ref(self);
-        g->parent = self;
-        rc = gl_throw(g, GL_EEXIT, NULL,
-                      "Killing the greenlet because all references have vanished.");
-        gl_greenlet *during = g->parent;
-        g->parent = saved_parent;
-        gl__greenlet_unref(during);
-        if (!g->finished)
-            return gl__fail(GL_ENOTDEAD, "gl_destroy: GreenletExit did not kill the greenlet");
+        rc = kill_for_destroy(t, g);
+        if (rc != GL_OK && rc != GL_ECLEANUP)
+            return rc; /* not released */
     }
     g->user_ref = 0;
     gl__greenlet_unref(g);
@@ -396,13 +469,8 @@ int gl_set_parent(gl_greenlet *g, gl_greenlet *parent)
         return GL_ENOMEM;
     if (g->thread != t || parent->thread != t)
         return gl__fail(GL_ETHREAD, "parent cannot be on a different thread");
-    for (gl_greenlet *p = parent; p; p = p->parent)
-        if (p == g)
-            return gl__fail(GL_ECYCLE, "cyclic parent chain");
-    gl__greenlet_ref(parent);
-    gl_greenlet *old = g->parent;
-    g->parent = parent;
-    gl__greenlet_unref(old);
+    if (reparent(g, parent) != GL_OK)
+        return gl__fail(GL_ECYCLE, "cyclic parent chain");
     return GL_OK;
 }
 
@@ -412,6 +480,11 @@ int gl_set_run(gl_greenlet *g, gl_run_fn run)
         return gl__fail(GL_EINVAL, "gl_set_run: greenlet is NULL");
     if (g->is_main)
         return gl__fail(GL_EMAIN, "main greenlets do not have a run function");
+    gl__thread *t = gl__thread_get();
+    if (!t)
+        return GL_ENOMEM;
+    if (g->thread != t)
+        return gl__fail(GL_ETHREAD, "gl_set_run: the greenlet belongs to another thread");
     if (g->started)
         return gl__fail(GL_ESTARTED, "run cannot be set after the start of the greenlet");
     g->run = run;

@@ -21,6 +21,13 @@ typedef struct gl__transfer {
     gl_error error;
 } gl__transfer;
 
+/* A function gl_at_thread_exit() registered. */
+typedef struct gl__exit_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    struct gl__exit_hook *next;
+} gl__exit_hook;
+
 struct gl__thread {
     atomic_int refs;           /* greenlets of this thread + the thread itself */
     atomic_int exited;         /* the owning OS thread has ended */
@@ -32,11 +39,18 @@ struct gl__thread {
     gl__transfer xfer;
     gl_greenlet *finished;     /* died; port resources released by the next greenlet to run */
     void *altstack;            /* signal stack for the overflow reporter */
-    unsigned char switch_refused; /* the port could not switch (gl__port_switch_refused) */
+    unsigned char switch_refused; /* the port could not switch: the error is in
+                                     current->last_error (gl__port_switch_refused) */
+    unsigned char live_closed; /* the thread has exited: the registry is no longer kept */
+    gl_greenlet *live;         /* registry: every record of this thread not yet freed, main
+                                  included, newest first (gl_live_count, debuggers) */
+    size_t live_count;
+    gl__exit_hook *exit_hooks; /* gl_at_thread_exit(), most recent first */
 };
 
 struct gl_greenlet {
-    atomic_int refs;           /* the creator's reference + one per child naming it parent */
+    atomic_int refs;           /* the creator's reference, one per child naming it parent,
+                                  one per gl_destroy in progress */
     gl__thread *thread;
     gl_greenlet *parent;       /* NULL only for main */
     gl_run_fn run;
@@ -48,15 +62,25 @@ struct gl_greenlet {
     unsigned char released;    /* port resources given back */
     unsigned char user_ref;    /* the creator's reference is still held */
     unsigned char raising;     /* gl_raise() was called: end with `raised` */
+    unsigned char destroying;  /* a gl_destroy of it waits for its death */
     void *guard_lo, *guard_hi; /* stack guard range, if the port has one */
     gl_error last_error;       /* last error received (gl_last_error) */
     gl_error raised;
+    gl_greenlet *live_prev, *live_next; /* the thread's registry (registry.c) */
+    gl_run_fn ran;             /* `run` once started (for debuggers: gl_run() is NULL then) */
 };
 
-/* A greenlet record with its port state below it (see gl__port_ctx), zeroed; and its
- * release. */
-gl_greenlet *gl__greenlet_alloc(void);
+/* A greenlet record of thread `t` with its port state below it (see gl__port_ctx),
+ * zeroed and entered in t's registry; and its release. */
+gl_greenlet *gl__greenlet_alloc(gl__thread *t);
 void gl__greenlet_free(gl_greenlet *g);
+
+/* The registry of records per thread (registry.c): entered at allocation, left at free.
+ * Closed when the thread exits (records freed later, from other threads, leave it
+ * alone). */
+void gl__live_link(gl__thread *t, gl_greenlet *g);
+void gl__live_unlink(gl_greenlet *g);
+void gl__live_close(gl__thread *t);
 
 /* The calling thread's logical thread (set by gl__thread_adopt for a port whose
  * greenlets run on OS threads of their own). */

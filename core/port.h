@@ -47,7 +47,7 @@ int gl__port_prepare(gl_greenlet *g, size_t stack_size);
 
 /* Suspend `from` (the running greenlet) and resume `to` (prepared or suspended).
  * Returns when some greenlet switches back to `from`; or at once, without switching,
- * after calling gl__port_switch_refused(from) (out of memory). */
+ * after calling gl__port_switch_refused() (out of memory, no OS thread). */
 void gl__port_switch(gl_greenlet *from, gl_greenlet *to);
 
 /* `from` has finished and will never run again: resume `to` and forget `from`'s
@@ -81,13 +81,51 @@ static inline void *gl__port_ctx(gl_greenlet *g)
     return (char *)g - GL__PORT_CTX_SPAN(gl__port_ctx_size);
 }
 
-/* Called by a gl__port_switch() that cannot switch for want of memory (stackcopy:
- * saving a stack slice), before it returns without switching: the switch then fails
- * with GL_ENOMEM and `from` goes on running as if it had not been asked. */
-void gl__port_switch_refused(gl_greenlet *from);
+/* Called by a gl__port_switch() that cannot switch (stackcopy: no memory to save a
+ * stack slice; threads: no OS thread for a first switch), before it returns without
+ * switching: the switch then fails with `code` (GL_ENOMEM, GL_ENOSTACK) and the
+ * message, and `from` goes on running as if it had not been asked. */
+void gl__port_switch_refused(gl_greenlet *from, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The greenlet's recorded stack guard range, for overflow reports. */
 void gl__set_guard(gl_greenlet *g, void *lo, void *hi);
+
+/* ---- for debuggers --------------------------------------------------------------- */
+
+/* Where a suspended greenlet's registers are, for the gdb extension (tools/gdb/
+ * switchyard.py, `greenlet bt`). A port describes its own context in these terms, so
+ * that the debugger never needs to know which port it looks at. Optional: without
+ * gl__port_debug_info the debugger lists greenlets but does not backtrace suspended
+ * ones. Nothing in the program reads it. */
+typedef struct gl__debug_reg {
+    const char *name;  /* as gdb names the register: "rip", "rsp", "x19", "pc", "sp" */
+    int offset;        /* from the context's base */
+    int is_address;    /* 1: the register's value is base + offset (a stack pointer);
+                          0: the value is stored at base + offset */
+} gl__debug_reg;
+
+enum {
+    GL__DEBUG_REGS = 1,   /* registers saved in memory, as regs[] says: a debugger can
+                             unwind the greenlet's own stack from them */
+    GL__DEBUG_COPIED = 2, /* the same, on a stack that is partly copied away (stack
+                             copying): the bytes [base, base + *copied) are at *copy */
+    GL__DEBUG_THREAD = 3  /* each greenlet is an OS thread: a pthread_t at thread_offset */
+};
+
+typedef struct gl__port_debug {
+    int kind;                   /* GL__DEBUG_* */
+    int base_indirect;          /* base = *(void **)(ctx + base_offset) if 1, else
+                                   ctx + base_offset (ctx = gl__port_ctx(g)) */
+    size_t base_offset;
+    const gl__debug_reg *regs;  /* ends with a NULL name */
+    size_t copy_offset;         /* GL__DEBUG_COPIED: a `void *` and a `size_t` in ctx */
+    size_t copied_offset;
+    size_t thread_offset;       /* GL__DEBUG_THREAD: a pthread_t in ctx */
+    const char *note;           /* one sentence: what a debugger can show, what not */
+} gl__port_debug;
+
+extern const gl__port_debug gl__port_debug_info;
 
 /* For the overflow reporter (mechanism/overflow.c), from a signal handler: the greenlet
  * running on the calling OS thread and its guard range ([*lo, *hi), both NULL if it has

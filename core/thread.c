@@ -12,6 +12,13 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static void thread_exit(void *arg)
 {
     gl__thread *t = arg;
+    /* First, while the thread's greenlets can still run (a hook may add another). */
+    gl__exit_hook *hook;
+    while ((hook = t->exit_hooks)) {
+        t->exit_hooks = hook->next;
+        hook->fn(hook->arg);
+        free(hook);
+    }
     gl_greenlet *main = t->main;
     if (t->finished)
         gl__release_finished(t);
@@ -19,6 +26,7 @@ static void thread_exit(void *arg)
     gl__overflow_reporter_remove(t->altstack);
     t->altstack = NULL;
     main->finished = 1; /* a main greenlet is dead once its thread has exited */
+    gl__live_close(t);  /* before `exited`: whoever frees a record after it sees this */
     atomic_store(&t->exited, 1);
     gl__tls_thread = NULL;
     gl__greenlet_unref(main);
@@ -35,16 +43,13 @@ gl__thread *gl__thread_create(void)
 {
     pthread_once(&exit_key_once, make_exit_key);
     gl__thread *t = calloc(1, sizeof *t);
-    gl_greenlet *main = gl__greenlet_alloc();
-    if (!t || !main) {
+    gl_greenlet *main = t ? gl__greenlet_alloc(t) : NULL;
+    if (!main) {
         free(t);
-        if (main)
-            gl__greenlet_free(main);
         return NULL;
     }
     atomic_init(&t->refs, 2);  /* the OS thread, and main */
     atomic_init(&main->refs, 1); /* the thread */
-    main->thread = t;
     main->is_main = 1;
     main->started = 1;
     t->main = main;
@@ -87,6 +92,26 @@ gl_greenlet *gl_main(void)
 {
     gl__thread *t = gl__thread_get();
     return t ? t->main : NULL;
+}
+
+int gl_at_thread_exit(void (*fn)(void *arg), void *arg)
+{
+    if (!fn)
+        return gl__fail(GL_EINVAL, "gl_at_thread_exit: fn is NULL");
+    gl__thread *t = gl__thread_get();
+    if (!t)
+        return GL_ENOMEM;
+    for (gl__exit_hook *h = t->exit_hooks; h; h = h->next)
+        if (h->fn == fn && h->arg == arg)
+            return GL_OK;
+    gl__exit_hook *h = malloc(sizeof *h);
+    if (!h)
+        return gl__fail(GL_ENOMEM, "gl_at_thread_exit: out of memory");
+    h->fn = fn;
+    h->arg = arg;
+    h->next = t->exit_hooks;
+    t->exit_hooks = h;
+    return GL_OK;
 }
 
 gl_trace_fn gl_settrace(gl_trace_fn fn, void *arg, void **prev_arg)

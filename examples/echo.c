@@ -1,6 +1,7 @@
-/* echo.c — a TCP echo server on 127.0.0.1 (ephemeral port) and concurrent clients, all
- * greenlets of one thread. Each client sends its messages one at a time and checks
- * that every byte comes back in order.
+/* echo.c — a TCP echo server on 127.0.0.1 (ephemeral port: a hub_server, gevent's
+ * StreamServer, with a greenlet per connection) and concurrent clients, all greenlets of
+ * one thread. Each client sends its messages one at a time and checks that every byte
+ * comes back in order.
  * Usage: echo [clients] [messages-per-client]   (default 10 and 3) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,36 +12,21 @@ static int server_port;
 static int messages = 3;
 static long echoed_bytes;
 
-static void *serve_one(void *arg)
+/* The server's handler: one connection, closed by the server when this returns. */
+static void *serve_one(int fd, void *arg)
 {
-    int fd = (int)(long)arg;
+    (void)arg;
     char buf[4096];
     for (;;) {
         size_t n;
         int rc = hub_recv(fd, buf, sizeof buf, HUB_FOREVER, &n);
         if (rc == HUB_OK && n == 0)
-            break; /* the client is done */
+            return NULL; /* the client is done */
         if (rc == HUB_OK)
             rc = hub_send_all(fd, buf, n, HUB_FOREVER, NULL);
-        if (rc != HUB_OK) {
-            hub_close(fd);
-            return gl_reraise();
-        }
-        echoed_bytes += (long)n;
-    }
-    hub_close(fd);
-    return NULL;
-}
-
-static void *server(void *arg)
-{
-    int listen_fd = (int)(long)arg;
-    for (;;) {
-        int fd;
-        int rc = hub_accept(listen_fd, HUB_FOREVER, &fd);
         if (rc != HUB_OK)
-            return gl_reraise(); /* killed at the end: GreenletExit */
-        hub_spawn(NULL, serve_one, (void *)(long)fd);
+            return gl_reraise();
+        echoed_bytes += (long)n;
     }
 }
 
@@ -88,8 +74,13 @@ int main(int argc, char **argv)
         return 1;
     }
     server_port = hub_socket_port(listen_fd);
-    hub_greenlet *srv, **cl = calloc((size_t)clients, sizeof *cl);
-    hub_spawn(&srv, server, (void *)(long)listen_fd);
+    hub_server *srv;
+    hub_greenlet **cl = calloc((size_t)clients, sizeof *cl);
+    if (hub_server_new(&srv, listen_fd, serve_one, NULL) != HUB_OK ||
+        hub_server_start(srv) != HUB_OK) {
+        fprintf(stderr, "echo: %s\n", gl_last_error()->message);
+        return 1;
+    }
     for (long i = 0; i < clients; i++)
         hub_spawn(&cl[i], client, (void *)i);
     double t0 = hub_now();
@@ -104,10 +95,11 @@ int main(int argc, char **argv)
         hub_greenlet_release(cl[i]);
     }
     double t1 = hub_now();
-    hub_kill(srv, HUB_FOREVER);
-    hub_greenlet_release(srv);
-    hub_close(listen_fd);
-    hub_sleep(0); /* let the per-connection greenlets see their clients leave */
+    /* Closes the listener; the handlers see their clients leave (1 s at most). */
+    if (hub_server_stop(srv, 1.0) != HUB_OK || hub_server_free(srv) != HUB_OK) {
+        fprintf(stderr, "echo: stopping the server: %s\n", gl_last_error()->message);
+        failed++;
+    }
     printf("%d clients x %d messages echoed (%ld bytes) in %.1f ms on port %d "
            "(loop: %s, port: %s)%s\n",
            clients, messages, echoed_bytes, (t1 - t0) * 1e3, server_port, hub_loop_name(),

@@ -14,10 +14,10 @@ BENCH_CXXFLAGS := -std=c++17 $(WARN) $(CFLAGS_release)
 BENCH_LDLIBS := -lbenchmark -lpthread
 
 BENCH_HUB := $(if $(and $(wildcard include/hub.h),$(wildcard hub/build.mk),$(wildcard harness/case_hub.c)),1)
-BENCH_COMMON   := shim procfs echo
+BENCH_COMMON   := shim procfs
 BENCH_PORT_SRC := main_port case_switch case_lifecycle case_memory \
                   $(if $(BENCH_HUB),case_hub,case_hub_none)
-BENCH_BASE_SRC := main_baselines baseline_switch baseline_echo_ev baseline_echo_uv
+BENCH_BASE_SRC := main_baselines baseline_switch
 bench_obj = $(patsubst %,$(BENCH_DIR)/obj/harness/%.o,$(1))
 
 BENCH_PORT_OBJS := $(call bench_obj,$(BENCH_COMMON) $(BENCH_PORT_SRC))
@@ -43,7 +43,7 @@ $(foreach p,$(PORTS),$(eval $(call bench_port_rules,$(p))))
 
 $(BENCH_DIR)/bin/bench_baselines: $(BENCH_BASE_OBJS)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS_release) $^ -o $@ -lev -luv $(BENCH_LDLIBS) $(LDLIBS)
+	$(CXX) $(LDFLAGS_release) $^ -o $@ $(BENCH_LDLIBS) $(LDLIBS)
 
 # A run narrowed by PORTS= on the command line or FILTER= does not replace latest.json.
 BENCH_ENV = BUILD='$(BUILD)' PORTS='$(PORTS)' FILTER='$(FILTER)' QUICK='$(QUICK)' \
@@ -61,3 +61,6 @@ bench-quick: bench-bins
 	@$(BENCH_ENV) QUICK=1 harness/run.sh
 
 TEST_EXTRA += bench-quick
+
+# The I/O benchmarks: servers as processes and an external load generator.
+include harness/io/build.mk

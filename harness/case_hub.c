@@ -7,19 +7,16 @@
  *   hub_timers/<port>/<loop>      ns per timer armed + fired + greenlet resumed
  *                                 (hub_sleep of 1 ns in a loop: the timer path, never
  *                                 the FIFO shortcut of sleep(0))
- *   echo/<port>/<loop>/<conns>    the echo workload of echo.h, one client greenlet and
- *                                 one server greenlet per connection on one hub
+ *
+ * I/O is measured by harness/io/: the hub's server in a process of its own, driven by an
+ * external load generator (a client on the same hub would share its CPU).
  *
  * Every run creates its hub with the loop it wants (hub_set_loop) and destroys it at
  * the end (hub_destroy), so runs of both loops can interleave in one process.
  */
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include "bench.h"
 #include "cases.h"
-#include "echo.h"
 #include "greenlet.h"
 #include "hub.h"
 
@@ -120,153 +117,11 @@ out:
     hub_down(st);
 }
 
-/* ---- echo ------------------------------------------------------------------------------------ */
-
-typedef struct hub_echo {
-    echo_stats stats;
-    hub_event *reached;  /* set when the window is over (or a connection failed) */
-    volatile int stop;
-    const char *error;
-} hub_echo;
-
-typedef struct hub_conn {
-    hub_echo *run;
-    int fd;
-    unsigned char buf[ECHO_MSG];
-} hub_conn;
-
-static const unsigned char message[ECHO_MSG] =
-    "switchyard echo: 64 bytes of payload, one message in flight.";
-
-static void *conn_failed(hub_conn *c, const char *what)
-{
-    if (c->run->stop)
-        return NULL; /* the descriptors are being closed: the end of the run */
-    if (!c->run->error)
-        c->run->error = what;
-    hub_event_set(c->run->reached); /* wake main to report it */
-    return NULL;
-}
-
-static void *echo_server(void *arg)
-{
-    hub_conn *c = arg;
-    for (;;) {
-        size_t n;
-        if (hub_recv(c->fd, c->buf, sizeof c->buf, HUB_FOREVER, &n) != HUB_OK || n == 0)
-            return conn_failed(c, "server: recv failed or peer closed");
-        if (hub_send_all(c->fd, c->buf, n, HUB_FOREVER, NULL) != HUB_OK)
-            return conn_failed(c, "server: send failed");
-    }
-}
-
-static void *echo_client(void *arg)
-{
-    hub_conn *c = arg;
-    hub_echo *r = c->run;
-    for (;;) {
-        uint64_t sent = echo_now_ns();
-        if (hub_send_all(c->fd, message, ECHO_MSG, HUB_FOREVER, NULL) != HUB_OK)
-            return conn_failed(c, "client: send failed");
-        for (size_t have = 0, n; have < ECHO_MSG; have += n)
-            if (hub_recv(c->fd, c->buf + have, ECHO_MSG - have, HUB_FOREVER, &n) != HUB_OK ||
-                n == 0)
-                return conn_failed(c, "client: recv failed or peer closed");
-        if (echo_stats_add(&r->stats, sent) && !hub_event_is_set(r->reached))
-            hub_event_set(r->reached);
-    }
-}
-
-static void case_echo(bench_state *st, void *arg)
-{
-    const echo_case *ec = arg;
-    int n = ec->conns;
-    int *fds = malloc(2 * (size_t)n * sizeof *fds);
-    hub_conn *cs = calloc(2 * (size_t)n, sizeof *cs);
-    hub_greenlet **gs = calloc(2 * (size_t)n, sizeof *gs);
-    hub_echo *r = calloc(1, sizeof *r);
-    char err[256];
-    size_t made = 0;
-    int opened = 0;
-    if (!fds || !cs || !gs || !r || echo_stats_init(&r->stats, n) != 0) {
-        bench_fail(st, "out of memory");
-        goto out;
-    }
-    if (hub_up(st, ec->loop) != 0)
-        goto out;
-    if (hub_event_new(&r->reached) != HUB_OK) {
-        bench_fail(st, "hub_event_new: %s", gl_last_error()->message);
-        goto down;
-    }
-    if (echo_open(n, fds, fds + n, err, sizeof err) != 0) {
-        bench_fail(st, "%s", err);
-        goto down;
-    }
-    opened = 1;
-    /* Clients first: a client's first message is in flight before its server listens,
-     * as with the callback baselines. */
-    for (; made < 2 * (size_t)n; made++) {
-        cs[made].run = r;
-        cs[made].fd = fds[made];
-        if (hub_spawn(&gs[made], made < (size_t)n ? echo_client : echo_server, &cs[made]) !=
-            HUB_OK) {
-            bench_fail(st, "hub_spawn: %s", gl_last_error()->message);
-            goto stop;
-        }
-    }
-    /* Let every greenlet start (a thread per greenlet takes a while) and the first
-     * messages leave before the window opens. */
-    if (hub_sleep(0) != HUB_OK) {
-        bench_fail(st, "hub_sleep: %s", gl_last_error()->message);
-        goto stop;
-    }
-    while (bench_keep_running_batch(st, 1)) {
-        echo_stats_start(&r->stats);
-        while (!r->error && !r->stats.done) {
-            int rc = hub_event_wait(r->reached, 1.0);
-            if (rc != HUB_OK && rc != HUB_ETIMEOUT && !r->error)
-                r->error = "main: waiting for the window to end failed";
-            if (echo_stats_stalled(&r->stats) && !r->error)
-                r->error = "no round trip completed for 10 s";
-        }
-        if (r->error)
-            bench_fail(st, "%s", r->error);
-    }
-    if (!r->error)
-        echo_stats_report(&r->stats, st, n);
-stop:
-    /* Close every descriptor through the hub: its waiters wake with HUB_ECLOSED. */
-    r->stop = 1;
-    for (int i = 0; i < 2 * n; i++) {
-        struct linger lg = {1, 0}; /* abortive close: no TIME_WAIT left behind */
-        setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        hub_close(fds[i]);
-    }
-    opened = 0;
-    if (join_release(gs, made) != HUB_OK)
-        bench_fail(st, "the echo greenlets did not end: %s", gl_last_error()->message);
-down:
-    if (r->reached)
-        hub_event_free(r->reached);
-    hub_down(st);
-out:
-    if (opened)
-        echo_close(n, fds, fds + n);
-    if (r)
-        echo_stats_free(&r->stats);
-    free(r);
-    free(gs);
-    free(cs);
-    free(fds);
-}
-
 void bench_cases_hub(void)
 {
     const char *port = gl_port()->name;
     static sleep_case sleeps[NLOOPS][2];
     static const int rounds[] = {10, 1000};
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "echo/%s", port);
     for (size_t l = 0; l < NLOOPS; l++) {
         for (size_t i = 0; i < 2; i++) {
             sleeps[l][i] = (sleep_case){loops[l], rounds[i]};
@@ -275,6 +130,5 @@ void bench_cases_hub(void)
         }
         bench_use_real_time(
             bench_register(case_hub_timers, (void *)loops[l], "hub_timers/%s/%s", port, loops[l]));
-        echo_register(case_echo, loops[l], prefix);
     }
 }

@@ -6,10 +6,8 @@
 void bench_cases_switch(void);    /* switch, switch_depth */
 void bench_cases_lifecycle(void); /* lifecycle */
 void bench_cases_memory(void);    /* memory, max_greenlets */
-void bench_cases_hub(void);       /* hub_sleep0, hub_timers, echo (only with the hub) */
+void bench_cases_hub(void);       /* hub_sleep0, hub_timers (only with the hub) */
 
 void bench_baselines_switch(void); /* baseline_regswap, _swapcontext, _thread_handoff */
-void bench_baselines_echo_ev(void); /* baseline_echo/libev/<conns> */
-void bench_baselines_echo_uv(void); /* baseline_echo/libuv/<conns> */
 
 #endif /* BENCH_CASES_H */

@@ -9,7 +9,5 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     bench_baselines_switch();
-    bench_baselines_echo_ev();
-    bench_baselines_echo_uv();
     return bench_run();
 }

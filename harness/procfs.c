@@ -1,4 +1,4 @@
-/* procfs.c — small readers of /proc for the memory cases. */
+/* procfs.c — small readers of /proc: the memory cases' and the I/O load generator's. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,4 +71,46 @@ long long procfs_mem_total(void)
 {
     long long kib = field("/proc/meminfo", "MemTotal");
     return kib < 0 ? -1 : kib * 1024;
+}
+
+int procfs_cpu_ticks(int pid, long long *user, long long *system)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "pid (comm) state ..." — comm may hold spaces and parentheses: start after the
+     * last ')'. utime and stime are fields 14 and 15, the 12th and 13th after it. */
+    const char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    p++;
+    for (int field_no = 3; field_no < 14; field_no++) {
+        p = strchr(p + 1, ' ');
+        if (!p)
+            return -1;
+    }
+    return sscanf(p, " %lld %lld", user, system) == 2 ? 0 : -1;
+}
+
+long long procfs_open_file_limit(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/limits", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long v = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Max open files", 14) == 0) {
+            if (sscanf(line + 14, "%lld", &v) != 1)
+                v = -1; /* "unlimited" */
+            break;
+        }
+    fclose(f);
+    return v;
 }

@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh — run the benchmark binaries, merge their JSON into results/, print the summary.
+# run.sh — run the benchmark binaries, then the I/O section (harness/io/run.sh: servers as
+# processes), merge their JSON into results/, print the summary.
 # Called by `make bench` / `make bench-quick` (harness/build.mk), which pass:
 #   BUILD     build folder (binaries in $BUILD/release/bin/bench_*)
 #   PORTS     the ports to run ("a b")
@@ -8,9 +9,10 @@
 #   NARROWED  1: PORTS or FILTER narrowed the run -> results/partial-latest.json
 #   BENCH_CC, BENCH_CXX, BENCH_CFLAGS   recorded in the context
 #   BENCH_RESULTS_DIR   where the JSON goes (default results)
-# A full run writes results/<date>-<host>.json and results/latest.json; the summary table
-# (harness/summary.sh) goes to the terminal (plots/ writes the Markdown report).
-# Exit status 1 if any binary failed or any case reported an error.
+# A full run writes results/<date>-<host>.json and results/latest.json; the summary tables
+# (harness/summary.sh, plots/io_report.py) go to the terminal (plots/ writes the Markdown
+# report). Exit status 1 if any binary failed or any case reported an error (an I/O point
+# out of a server's reach is a result, not an error: harness/io/run.sh).
 set -u
 BUILD=${BUILD:-build}
 PORTS=${PORTS:?PORTS is empty}
@@ -65,6 +67,12 @@ for port in $PORTS; do
     run "$bindir/bench_$port" "$port" --except=max_greenlets/
     run "$bindir/bench_$port" "$port-limits" --only=max_greenlets/ --benchmark_repetitions=1
 done
+# The I/O section: servers as processes driven by an external load generator and wrk
+# (harness/io/run.sh: its own progress lines, its figures in $tmp/io.json).
+"$here/io/run.sh" "$tmp/io.json" || status=1
+if [ -s "$tmp/io.json" ] && [ "$(jq '.benchmarks | length' "$tmp/io.json")" != 0 ]; then
+    order="$order $tmp/io.json"
+fi
 if [ -z "$order" ]; then
     echo "run.sh: no results (did FILTER match anything?)" >&2
     exit 1
@@ -94,6 +102,12 @@ switchyard=$(jq -n -c \
               "max_greenlets runs once (repetitions 1, iterations 1): it has no aggregate entries",
               "Debian builds libbenchmark as DEBUG (it prints \"Library was built as DEBUG\"); the timed loops run on the C side, so this touches only the bookkeeping between batches"]}')
 
+# The I/O section's context (gevent, wrk, pinning, its matrix) joins the run's.
+if [ -s "$tmp/io.json" ]; then
+    switchyard=$(printf '%s' "$switchyard" |
+        jq -c --slurpfile io "$tmp/io.json" '. + {io: $io[0].context.switchyard_io}')
+fi
+
 # shellcheck disable=SC2086
 merged=$(jq -s --argjson sy "$switchyard" '
     def clean: sub("/iterations:[0-9]+"; "") | sub("/repeats:[0-9]+"; "") | sub("/real_time"; "");
@@ -118,10 +132,12 @@ if [ -z "$QUICK" ] && [ -z "$NARROWED" ]; then
 fi
 echo
 "$here/summary.sh" "$out.json" || status=1
-errors=$(printf '%s\n' "$merged" | jq '[.benchmarks[] | select(.error_occurred)] | length')
+/usr/bin/python3 "$here/../plots/io_report.py" "$out.json" || status=1
+# A point an I/O server cannot reach is a result (its reason is shown above), not an error.
+errors=$(printf '%s\n' "$merged" | jq '[.benchmarks[] | select(.error_occurred and (.io_unreachable | not))] | length')
 if [ "$errors" != 0 ]; then
     echo "run.sh: $errors runs reported an error:" >&2
-    printf '%s\n' "$merged" | jq -r '.benchmarks[] | select(.error_occurred) | "  \(.name): \(.error_message)"' >&2
+    printf '%s\n' "$merged" | jq -r '.benchmarks[] | select(.error_occurred and (.io_unreachable | not)) | "  \(.name): \(.error_message)"' >&2
     status=1
 fi
 echo "bench: wrote $out.json$([ -z "$QUICK$NARROWED" ] && echo " and $RESULTS/latest.json") in $(( $(date +%s) - started )) s$([ $status -ne 0 ] && echo ' (WITH FAILURES)')"

@@ -5,8 +5,8 @@
 #
 # Ratios (fixed with the plots, see harness/README.md):
 #   switch/asm_separate ÷ baseline_regswap, switch/ucontext ÷ baseline_swapcontext,
-#   switch/threads ÷ baseline_thread_handoff, switch_depth/stackcopy/0 ÷ switch/asm_separate,
-#   echo/<port>/<loop>/<conns> round trips per second ÷ baseline_echo/<loop>/<conns>'s.
+#   switch/threads ÷ baseline_thread_handoff, switch_depth/stackcopy/0 ÷ switch/asm_separate.
+# The I/O cases (io_*) have their own summary: plots/io_report.py.
 set -u
 json=${1:?usage: summary.sh results.json}
 
@@ -20,17 +20,14 @@ def base_of: if . == "switch/asm_separate" then "baseline_regswap"
     elif . == "switch/ucontext" then "baseline_swapcontext"
     elif . == "switch/threads" then "baseline_thread_handoff"
     elif . == "switch_depth/stackcopy/0" then "switch/asm_separate"
-    elif startswith("echo/") then (split("/") | "baseline_echo/\(.[2])/\(.[3])")
     else null end;
-def is_echo: startswith("echo/") or startswith("baseline_echo/");
 # name -> the entry to show: the median when there are repetitions, else the one run.
 def table: [.benchmarks[] | select(.error_occurred | not)]
     | (map(select(.run_type == "iteration")) | map({key: .run_name, value: .}) | from_entries)
       + (map(select(.aggregate_name == "median")) | map({key: .run_name, value: .}) | from_entries);
-# Ratio of name to its baseline: time ratio, or for echo the throughput ratio.
+# Ratio of the time of a case to that of its baseline.
 def ratio($by; $name): ($name | base_of) as $b
     | if $b == null or $by[$b] == null or $by[$name] == null then null
-      elif ($name | is_echo) then $by[$name].round_trips_per_s / $by[$b].round_trips_per_s
       else ($by[$name] | ns) / ($by[$b] | ns) end;
 '
 
@@ -50,19 +47,16 @@ ports=$(jq -r '.context.switchyard.ports | join(" ")' "$json")
 jq -r "$common"'
     table as $by
     | ["switch", "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
-       "hub_timers", "echo", "baseline_regswap", "baseline_swapcontext",
+       "hub_timers", "baseline_regswap", "baseline_swapcontext",
        "baseline_thread_handoff"] as $order
-    | [$by | to_entries[] | .key as $name | .value as $e | ($name | split("/")) as $p
-       | (if ($p[0] | startswith("baseline_")) and $p[0] != "baseline_echo"
-          then {case: $p[0], port: "baseline", rest: []}
-          elif $p[0] == "baseline_echo" then {case: "echo", port: "baseline", rest: $p[1:]}
+    | [$by | to_entries[] | select(.key | startswith("io_") | not) # I/O: plots/io_report.py
+       | .key as $name | .value as $e | ($name | split("/")) as $p
+       | (if $p[0] | startswith("baseline_") then {case: $p[0], port: "baseline", rest: []}
           else {case: $p[0], port: $p[1], rest: $p[2:]} end) as $k
        | {sort: [($order | index($k.case) // 99), ($k.rest | map(tonumber? // .))],
           key: ([$k.case] + $k.rest | join("/")), port: $k.port,
           cell: ((if $k.case == "memory" then "\($e.bytes_per_greenlet | num) B"
                   elif $k.case == "max_greenlets" then "\($e.max_greenlets | num) (\($e.label))"
-                  elif $k.case == "echo" then
-                      "\($e.round_trips_per_s | num)/s, p50 \($e.p50_us | num) p99 \($e.p99_us | num) µs"
                   else "\($e | ns | num) ns" end)
                  + (ratio($by; $name) | if . == null then "" else " (\(r(2))×)" end))}]
     | sort_by(.sort)[] | [.key, .port, .cell] | @tsv' "$json" |
@@ -89,7 +83,6 @@ echo "|---|---|---|---|"
 jq -r "$common"'
     table as $by
     | ([["switch/asm_separate", "le", 1.3], ["switch/ucontext", "le", 1.1],
-        ["switch/threads", "le", 1.1], ["switch_depth/stackcopy/0", "le", 3]]
-       + [$by | keys[] | select(test("^echo/[^/]+/[^/]+/100$")) | [., "ge", 0.8]])[]
+        ["switch/threads", "le", 1.1], ["switch_depth/stackcopy/0", "le", 3]])[]
     | .[0] as $name | .[1] as $op | .[2] as $goal | ratio($by; $name) as $x
     | "| \($name) ÷ \($name | base_of) | \(if $x == null then "not measured" else "\($x | r(2))×" end) | \(if $op == "le" then "≤" else "≥" end) \($goal)× | \(if $x == null then "" elif ($op == "le" and $x <= $goal) or ($op == "ge" and $x >= $goal) then "met" else "MISSED" end) |"' "$json"

@@ -10,11 +10,10 @@ define hub_lib_rules
 $(BUILD)/$(1)/lib/libswitchyard_hub.a: $(call obj,$(1),$(HUB_SRC))
 	@mkdir -p $$(@D)
 	rm -f $$@ && ar rcs $$@ $$^
+CONF_LIBS_$(1) += $(BUILD)/$(1)/lib/libswitchyard_hub.a
 endef
-$(foreach v,release asan,$(eval $(call hub_lib_rules,$(v))))
+$(foreach v,$(VARIANTS),$(eval $(call hub_lib_rules,$(v))))
 
-CONF_LIBS_release += $(BUILD)/release/lib/libswitchyard_hub.a
-CONF_LIBS_asan    += $(BUILD)/asan/lib/libswitchyard_hub.a
 CONF_LDLIBS       += $(HUB_LDLIBS)
 
 # $(BUILD)/release/bin/examples/<example>_<port>

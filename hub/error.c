@@ -18,6 +18,7 @@ static const char *const names[] = {
     [HUB_ELOOP - HUB_ETIMEOUT] = "loop backend unavailable",
     [HUB_ERELEASE - HUB_ETIMEOUT] = "released too many times",
     [HUB_EALREADY - HUB_ETIMEOUT] = "already set",
+    [HUB_EDONE - HUB_ETIMEOUT] = "nothing left to wait for",
 };
 
 const char *hub_strerror(int code)

@@ -9,6 +9,7 @@ struct hub_event {
     hub__hub *hub;
     int flag;
     hub__waitq waiters;
+    hub__waitq notified; /* woken by a set, and not yet run: the pass in progress */
 };
 
 struct hub_async_result {
@@ -31,15 +32,7 @@ static int wait_on(hub__hub *h, hub__waitq *q, double timeout, const char *what)
 {
     if (timeout == 0)
         return hub__fail(HUB_ETIMEOUT, NULL, "%s: not ready", what);
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(q, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
-    return rc;
+    return hub__wait(h, q, timeout, HUB_ETIMEOUT, NULL, NULL);
 }
 
 /* ---- Event ------------------------------------------------------------------------------ */
@@ -67,6 +60,9 @@ int hub_event_free(hub_event *e)
     if (e->waiters.count)
         return hub__fail(HUB_EBUSY, NULL, "hub_event_free: %zu greenlets wait on it",
                          e->waiters.count);
+    hub__waiter *w;
+    while ((w = hub__waitq_first(&e->notified)))
+        hub__waitq_remove(&e->notified, w); /* their wake-ups stay queued */
     free(e);
     return HUB_OK;
 }
@@ -79,7 +75,13 @@ int hub_event_set(hub_event *e)
     if (!h)
         return gl_last_error()->code;
     e->flag = 1;
-    wake_all(h, &e->waiters);
+    /* As gevent's notification pass: the woken stay in `notified` until they run, so
+     * that a greenlet waiting meanwhile runs after them. */
+    hub__waiter *w;
+    while ((w = hub__waitq_first(&e->waiters))) {
+        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+        hub__waitq_push(&e->notified, w);
+    }
     return HUB_OK;
 }
 
@@ -93,15 +95,29 @@ int hub_event_clear(hub_event *e)
 
 int hub_event_is_set(const hub_event *e) { return e && e->flag; }
 
+hub__waitq *hub__event_links(hub_event *e, hub__hub **owner, int *ready)
+{
+    *owner = e->hub;
+    *ready = e->flag;
+    return &e->waiters;
+}
+
 int hub_event_wait(hub_event *e, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_event_wait") != HUB_OK)
+        return GL_EINVAL;
     if (!e)
         return hub__fail(GL_EINVAL, NULL, "hub_event_wait: NULL");
     hub__hub *h = hub__for(e->hub, "hub_event_wait");
     if (!h)
         return gl_last_error()->code;
-    if (e->flag)
+    if (e->flag) {
+        /* Set, and the greenlets it woke have not all run: gevent runs this one after
+         * them, in the same pass (test_wait_while_notifying), not before. */
+        if (e->notified.count)
+            return hub__wait(h, &e->notified, 0, HUB_OK, NULL, NULL);
         return HUB_OK;
+    }
     return wait_on(h, &e->waiters, timeout, "hub_event_wait");
 }
 
@@ -184,8 +200,17 @@ int hub_async_result_set_error(hub_async_result *r, int code, void *data, const 
 
 int hub_async_result_ready(const hub_async_result *r) { return r && r->ready; }
 
+hub__waitq *hub__async_result_links(hub_async_result *r, hub__hub **owner, int *ready)
+{
+    *owner = r->hub;
+    *ready = r->ready;
+    return &r->waiters;
+}
+
 int hub_async_result_get(hub_async_result *r, double timeout, void **value)
 {
+    if (hub__check_seconds(timeout, "hub_async_result_get") != HUB_OK)
+        return GL_EINVAL;
     if (value)
         *value = NULL;
     if (!r)

@@ -7,6 +7,7 @@
 static void *greenlet_main(void *arg)
 {
     hub_greenlet *g = arg;
+    g->started = 1;
     void *result = g->fn(g->arg);
     /* Nothing runs between here and the switch that hands `result` (or the error the
      * function raised) to the hub: hub__after_switch() records it for g. */
@@ -23,9 +24,14 @@ void hub__greenlet_unref(hub_greenlet *g)
 static void start(hub__hub *h, hub__cb *cb)
 {
     hub_greenlet *g = hub__container_of(cb, hub_greenlet, start);
-    g->started = 1;
     void *value;
     int rc = gl_switch(g->gl, g, &value);
+    /* The switch that starts it can fail before its function runs: refused (no OS thread
+     * for it on the threads port, no memory to save a stack on stackcopy: it stays
+     * unstarted), or ended by an error on the way in (a failing trace function). Either
+     * way it failed, with that error: its joiners must hear of it. */
+    if (rc != GL_OK && !h->dying && !gl_active(g->gl))
+        h->dying = g;
     hub__after_switch(h, rc, value);
 }
 
@@ -77,6 +83,7 @@ static int spawn(hub_greenlet **out, double delay, gl_run_fn fn, void *arg)
         free(g);
         return rc;
     }
+    hub__list_push(&h->live, &g->live);
     h->live_greenlets++;
     if (out)
         *out = g;
@@ -87,8 +94,9 @@ int hub_spawn(hub_greenlet **out, gl_run_fn fn, void *arg) { return spawn(out, -
 
 int hub_spawn_later(hub_greenlet **out, double seconds, gl_run_fn fn, void *arg)
 {
-    if (seconds < 0)
-        return hub__fail(GL_EINVAL, NULL, "hub_spawn_later: negative delay %g", seconds);
+    if (!(seconds >= 0) || __builtin_isinf(seconds))
+        return hub__fail(GL_EINVAL, NULL, "hub_spawn_later: the delay %g is not a finite number >= 0",
+                         seconds);
     return spawn(out, seconds, fn, arg);
 }
 
@@ -121,6 +129,8 @@ gl_greenlet *hub_greenlet_gl(const hub_greenlet *g) { return g ? g->gl : NULL; }
 
 int hub_join(hub_greenlet *g, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_join") != HUB_OK)
+        return GL_EINVAL;
     if (!g)
         return hub__fail(GL_EINVAL, NULL, "hub_join: greenlet is NULL");
     hub__hub *h = hub__for(g->hub, "hub_join");
@@ -132,19 +142,13 @@ int hub_join(hub_greenlet *g, double timeout)
         return hub__fail(GL_EINVAL, NULL, "hub_join: a greenlet cannot join itself");
     if (timeout == 0)
         return hub__fail(HUB_ETIMEOUT, NULL, "hub_join: the greenlet is not dead");
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(&g->joiners, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
-    return rc;
+    return hub__wait(h, &g->joiners, timeout, HUB_ETIMEOUT, NULL, NULL);
 }
 
 int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_joinall") != HUB_OK)
+        return GL_EINVAL;
     if (!gs && n)
         return hub__fail(GL_EINVAL, NULL, "hub_joinall: the array is NULL");
     double end = timeout < 0 ? -1 : hub_now() + timeout;
@@ -162,6 +166,16 @@ int hub_joinall(hub_greenlet *const *gs, size_t n, double timeout)
     return HUB_OK;
 }
 
+static void run_link(hub__hub *h, hub__waiter *w)
+{
+    hub_link_fn fn = w->link_fn;
+    hub_greenlet *g = w->ctx;
+    void *arg = w->arg;
+    hub__waiter_free(h, w);
+    fn(g, arg); /* in the hub: it cannot block */
+    hub__greenlet_unref(g);
+}
+
 int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg)
 {
     if (!g || !fn)
@@ -172,9 +186,10 @@ int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg)
     hub__waiter *w = hub__waiter_new(h);
     if (!w)
         return GL_ENOMEM;
+    w->notify = run_link;
     w->link_fn = fn;
-    w->link_g = g;
-    w->link_arg = arg;
+    w->ctx = g;
+    w->arg = arg;
     g->refs++; /* until the link has run */
     if (g->dead)
         hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
@@ -222,6 +237,8 @@ int hub_kill_nowait(hub_greenlet *g)
 
 int hub_kill(hub_greenlet *g, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_kill") != HUB_OK)
+        return GL_EINVAL;
     if (g && g->gl && g->gl == gl_current())
         return hub__fail(GL_EEXIT, NULL, "hub_kill: the greenlet killed itself");
     int rc = hub_kill_nowait(g);

@@ -56,6 +56,8 @@ static _Thread_local struct {
     unsigned generation;
 } cache;
 
+static void at_thread_exit(void *arg);
+
 static hub__hub *create(gl_greenlet *main)
 {
     const hub__loop_ops *ops = atomic_load(&chosen_backend);
@@ -72,6 +74,9 @@ static hub__hub *create(gl_greenlet *main)
             ops = &hub__loop_libev;
         }
     }
+    /* A thread that exits without hub_destroy() takes its hub with it. */
+    if (gl_at_thread_exit(at_thread_exit, NULL) != GL_OK)
+        return NULL;
     hub__hub *h = calloc(1, sizeof *h);
     registered *r = malloc(sizeof *r);
     if (!h || !r) {
@@ -169,6 +174,21 @@ void hub__cb_queue(hub__hub *h, hub__cb *cb)
     h->fifo_count++;
 }
 
+void hub__cb_queue_after(hub__hub *h, hub__cb *after, hub__cb *cb)
+{
+    if (!after || !after->prev) {
+        hub__cb_queue(h, cb);
+        return;
+    }
+    if (cb->prev)
+        return;
+    cb->prev = after;
+    cb->next = after->next;
+    after->next->prev = cb;
+    after->next = cb;
+    h->fifo_count++;
+}
+
 void hub__cb_cancel(hub__hub *h, hub__cb *cb)
 {
     if (!cb->prev)
@@ -260,26 +280,20 @@ void hub__after_switch(hub__hub *h, int rc, void *value)
     hub__waiter *w;
     while ((w = hub__waitq_first(&g->joiners)))
         hub__waiter_resolve(h, w, HUB_OK, NULL, NULL);
+    hub__list_remove(&h->live, &g->live);
     h->live_greenlets--;
     hub__greenlet_unref(g);
 }
 
 /* ---- destroying ----------------------------------------------------------------------------------- */
 
-int hub_destroy(void)
+/* Ends the hub greenlet (GreenletExit makes its loop return; not when `run` is 0: no
+ * greenlet of the thread can run any more) and frees h with its loop. Whatever still
+ * waits in it is abandoned: nothing will ever resume it. */
+static int teardown(hub__hub *h, int run)
 {
-    hub__hub *h = hub__get(0);
-    if (!h)
-        return HUB_OK;
-    if (gl_current() == h->greenlet)
-        return hub__fail(HUB_EBLOCKING, NULL, "hub_destroy: called by the hub itself");
-    if (h->live_greenlets || h->fifo_count || h->heap_len || h->io_waiters)
-        return hub__fail(HUB_EBUSY, NULL,
-                         "hub_destroy: %zu greenlets alive, %zu callbacks queued, %zu timers "
-                         "armed, %zu descriptor waits",
-                         h->live_greenlets, h->fifo_count, h->heap_len, h->io_waiters);
     h->destroying = 1;
-    int rc = gl_destroy(h->greenlet);
+    int rc = run ? gl_destroy(h->greenlet) : GL_OK;
     if (rc != GL_OK) {
         h->destroying = 0;
         return rc;
@@ -295,11 +309,7 @@ int hub_destroy(void)
     free(h->ios);
     h->ops->destroy(h->loop);
     free(h->heap);
-    while (h->free_waiters) {
-        hub__waiter *w = h->free_waiters;
-        h->free_waiters = w->next;
-        free(w);
-    }
+    hub__waiters_release(h);
     pthread_mutex_lock(&registry_lock);
     for (registered **p = &registry; *p; p = &(*p)->next)
         if ((*p)->hub == h) {
@@ -313,4 +323,51 @@ int hub_destroy(void)
     cache.hub = NULL;
     free(h);
     return HUB_OK;
+}
+
+int hub_destroy(void)
+{
+    hub__hub *h = hub__get(0);
+    if (!h)
+        return HUB_OK;
+    if (gl_current() == h->greenlet)
+        return hub__fail(HUB_EBLOCKING, NULL, "hub_destroy: called by the hub itself");
+    if (h->live_greenlets || h->fifo_count || h->heap_len || h->io_waiters)
+        return hub__fail(HUB_EBUSY, NULL,
+                         "hub_destroy: %zu greenlets alive, %zu callbacks queued, %zu timers "
+                         "armed, %zu descriptor waits",
+                         h->live_greenlets, h->fifo_count, h->heap_len, h->io_waiters);
+    return teardown(h, 1);
+}
+
+/* The thread exits and its hub is still there (no hub_destroy()): the greenlets the hub
+ * still runs are killed, as hub_kill() would, and the hub runs them and what else is
+ * queued (callbacks) for up to HUB_EXIT_GRACE seconds; then the hub and its loop go,
+ * whatever is left. */
+static void at_thread_exit(void *arg)
+{
+    (void)arg;
+    hub__hub *h = hub__get(0);
+    if (!h)
+        return;
+    if (gl_current() != gl_main()) {
+        /* The thread exits from inside a greenlet (pthread_exit): none of its greenlets
+         * can run any more. The loop and its descriptors go; the greenlets stay, never
+         * to run again (another thread may still gl_destroy its own handles). */
+        teardown(h, 0);
+        return;
+    }
+    double end = hub_now() + HUB_EXIT_GRACE;
+    for (double left = HUB_EXIT_GRACE; (h->live.head || h->fifo_count) && left > 0;
+         left = end - hub_now()) {
+        for (hub__node *n = h->live.head, *next; n; n = next) {
+            next = n->next; /* an unstarted one leaves the list at once */
+            hub_kill_nowait(hub__container_of(n, hub_greenlet, live));
+        }
+        int rc = h->live.head ? hub_join(hub__container_of(h->live.head, hub_greenlet, live), left)
+                              : hub_sleep(0);
+        if (rc != HUB_OK && rc != HUB_ETIMEOUT)
+            break; /* HUB_ELOOPEXIT: what is left waits for what will never come */
+    }
+    teardown(h, 1);
 }

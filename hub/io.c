@@ -1,7 +1,8 @@
 /* io.c — waiting for a descriptor to become readable or writable, and closing one that
- * greenlets wait on. One record per descriptor (by number), kept until hub_close(). */
+ * greenlets wait on. One record per descriptor (by number), kept until hub_close(), or
+ * until a wait finds that the number now names another file (a plain close(), then the
+ * number reused): the loop does not watch that file, so the record is made again. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,7 +18,17 @@ static hub__io *lookup(hub__hub *h, int fd)
 
 hub__io *hub__io_find(hub__hub *h, int fd) { return fd >= 0 ? lookup(h, fd) : NULL; }
 
-static hub__io *io_for(hub__hub *h, int fd, const char *what)
+/* Forget io (its waiters, if any, are the caller's business). */
+static void drop(hub__hub *h, hub__io *io)
+{
+    if (io->backend)
+        h->ops->io_free(h->loop, io);
+    h->ios[io->fd] = NULL;
+    free(io);
+}
+
+/* The record of `fd`, made if there is none; st: fstat(fd) now. */
+static hub__io *io_for(hub__hub *h, int fd, const struct stat *st, const char *what)
 {
     hub__io *io = lookup(h, fd);
     if (io)
@@ -42,9 +53,10 @@ static hub__io *io_for(hub__hub *h, int fd, const char *what)
     }
     io->hub = h;
     io->fd = fd;
-    struct stat st;
+    io->dev = st->st_dev;
+    io->ino = st->st_ino;
     /* poll() calls regular files always ready; epoll refuses them (EPERM). */
-    if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+    if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) {
         io->always_ready = 1;
     } else {
         int err = h->ops->io_init(h->loop, io);
@@ -60,15 +72,20 @@ static hub__io *io_for(hub__hub *h, int fd, const char *what)
     return io;
 }
 
-/* Tell the backend what the waiters of io want now. */
-static void update(hub__hub *h, hub__io *io)
+/* Tell the backend to watch `events` on io's descriptor. */
+static void watch(hub__hub *h, hub__io *io, int events)
 {
-    int events = (io->readers.count ? HUB__READ : 0) | (io->writers.count ? HUB__WRITE : 0);
     /* Even when unchanged: a backend may have stopped watching on an error. */
     if (io->backend) {
         io->events = events;
         h->ops->io_set(h->loop, io, events);
     }
+}
+
+/* Tell the backend what the waiters of io want now. */
+static void update(hub__hub *h, hub__io *io)
+{
+    watch(h, io, (io->readers.count ? HUB__READ : 0) | (io->writers.count ? HUB__WRITE : 0));
 }
 
 void hub__io_ready(hub__io *io, int events, int err)
@@ -91,19 +108,30 @@ void hub__io_ready(hub__io *io, int events, int err)
     update(h, io);
 }
 
-int hub__wait_fd(int fd, int events, double timeout, int known_open, const char *what)
+int hub__wait_fd(int fd, int events, double timeout, const char *what)
 {
+    if (__builtin_isnan(timeout))
+        return hub__fail(GL_EINVAL, NULL, "%s: the duration is NaN", what);
     if (fd < 0)
         return hub__fail(GL_EINVAL, NULL, "%s: invalid descriptor %d", what, fd);
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
-    /* A descriptor that is not open must not reach the backend (libev aborts on it). */
-    if (!known_open && fcntl(fd, F_GETFD) < 0)
-        return hub__fail_errno(errno, "%s(%d)", what, fd);
-    hub__io *io = io_for(h, fd, what);
-    if (!io)
-        return gl_last_error()->code;
+    hub__io *io = lookup(h, fd);
+    if (!io || (!io->readers.count && !io->writers.count)) {
+        /* Nobody waits on it: since the last wait, the number may have been closed (a
+         * descriptor that is not open must not reach the backend: libev aborts on it),
+         * or closed and reused for another file, which the loop does not watch. */
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            return hub__fail_errno(errno, "%s(%d)", what, fd);
+        if (io && (io->dev != st.st_dev || io->ino != st.st_ino)) {
+            drop(h, io);
+            io = NULL;
+        }
+        if (!io && !(io = io_for(h, fd, &st, what)))
+            return gl_last_error()->code;
+    }
     if (io->always_ready)
         return HUB_OK;
     hub__waitq *q = events == HUB__READ ? &io->readers : &io->writers;
@@ -116,16 +144,9 @@ int hub__wait_fd(int fd, int events, double timeout, int known_open, const char 
             return HUB_OK;
         return hub__fail(HUB_ETIMEOUT, NULL, "%s(%d): not ready", what, fd);
     }
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(q, w);
     h->io_waiters++;
-    update(h, io);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
+    watch(h, io, io->events | events);
+    int rc = hub__wait(h, q, timeout, HUB_ETIMEOUT, NULL, NULL);
     h->io_waiters--;
     io = lookup(h, fd); /* hub_close() may have dropped the record meanwhile */
     if (io)
@@ -135,12 +156,12 @@ int hub__wait_fd(int fd, int events, double timeout, int known_open, const char 
 
 int hub_wait_read(int fd, double timeout)
 {
-    return hub__wait_fd(fd, HUB__READ, timeout, 0, "hub_wait_read");
+    return hub__wait_fd(fd, HUB__READ, timeout, "hub_wait_read");
 }
 
 int hub_wait_write(int fd, double timeout)
 {
-    return hub__wait_fd(fd, HUB__WRITE, timeout, 0, "hub_wait_write");
+    return hub__wait_fd(fd, HUB__WRITE, timeout, "hub_wait_write");
 }
 
 int hub_close(int fd)
@@ -158,10 +179,7 @@ int hub_close(int fd)
         while ((w = hub__waitq_first(&io->writers)))
             hub__waiter_resolve(h, w, HUB_ECLOSED, NULL,
                                 "fd %d was closed while this greenlet waited to write", fd);
-        if (io->backend)
-            h->ops->io_free(h->loop, io);
-        h->ios[fd] = NULL;
-        free(io);
+        drop(h, io);
     }
     if (close(fd) < 0)
         return hub__fail_errno(errno, "hub_close(%d)", fd);

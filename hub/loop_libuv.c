@@ -1,6 +1,13 @@
 /* loop_libuv.c — the hub's loop backend on libuv: one uv_poll_t per descriptor, one
- * uv_timer_t that bounds a blocking poll. libuv frees handles only after uv_close()'s
- * callback, from a later uv_run(). */
+ * uv_timer_t that bounds a blocking poll.
+ *
+ * Quirks:
+ * - uv_run() updates the loop's clock (whole milliseconds) before it runs due timers
+ *   and again polls: a wake-up timer armed before uv_run() on the previous reading can
+ *   fire before the poll, which then waits with no timeout at all. The timer is armed
+ *   from a prepare handle instead, on the very reading the poll's timeout is computed
+ *   from.
+ * - libuv frees handles only after uv_close()'s callback, from a later uv_run(). */
 #include <errno.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -8,7 +15,9 @@
 
 typedef struct {
     uv_loop_t uv;
-    uv_timer_t wakeup; /* only there to end uv_run(UV_RUN_ONCE) in time */
+    uv_timer_t wakeup;   /* only there to end uv_run(UV_RUN_ONCE) in time */
+    uv_prepare_t arm;    /* arms it right before the poll */
+    uint64_t wakeup_ms;  /* how long the next poll may wait; 0: no wake-up */
 } libuv_loop;
 
 typedef struct {
@@ -20,18 +29,27 @@ typedef struct {
 
 static void noop_timer_cb(uv_timer_t *t) { (void)t; }
 
+static void arm_wakeup(uv_prepare_t *p)
+{
+    libuv_loop *l = hub__container_of(p, libuv_loop, arm);
+    if (l->wakeup_ms)
+        uv_timer_start(&l->wakeup, noop_timer_cb, l->wakeup_ms, 0);
+}
+
 static int libuv_create(void **out)
 {
     libuv_loop *l = calloc(1, sizeof *l);
     if (!l)
         return ENOMEM;
     int rc = uv_loop_init(&l->uv);
-    if (rc == 0)
-        rc = uv_timer_init(&l->uv, &l->wakeup);
     if (rc != 0) {
         free(l);
         return -rc;
     }
+    /* Neither can fail on an initialised loop. */
+    uv_timer_init(&l->uv, &l->wakeup);
+    uv_prepare_init(&l->uv, &l->arm);
+    uv_prepare_start(&l->arm, arm_wakeup);
     *out = l;
     return 0;
 }
@@ -40,7 +58,7 @@ static void close_any(uv_handle_t *h, void *arg)
 {
     (void)arg;
     if (!uv_is_closing(h))
-        uv_close(h, NULL); /* only the wakeup timer is left: it lives in the loop struct */
+        uv_close(h, NULL); /* only the wake-up timer and its prepare are left: in the loop */
 }
 
 static void libuv_destroy(void *loop)
@@ -125,12 +143,10 @@ static void libuv_poll(void *loop, int64_t timeout_ns)
         uv_run(&l->uv, UV_RUN_NOWAIT);
         return;
     }
-    if (timeout_ns > 0) {
-        /* libuv counts whole milliseconds: round up, so the poll does not end early. */
-        uv_update_time(&l->uv);
-        uv_timer_start(&l->wakeup, noop_timer_cb, (uint64_t)((timeout_ns + 999999) / 1000000), 0);
-    }
+    /* libuv counts whole milliseconds: round up, so the poll does not end early. */
+    l->wakeup_ms = timeout_ns > 0 ? (uint64_t)((timeout_ns + 999999) / 1000000) : 0;
     uv_run(&l->uv, UV_RUN_ONCE);
+    l->wakeup_ms = 0;
     uv_timer_stop(&l->wakeup);
 }
 

@@ -94,6 +94,8 @@ size_t hub_queue_size(const hub_queue *q) { return q ? q->len : 0; }
 
 int hub_queue_put(hub_queue *q, void *item, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_queue_put") != HUB_OK)
+        return GL_EINVAL;
     if (!q)
         return hub__fail(GL_EINVAL, NULL, "hub_queue_put: NULL");
     hub__hub *h = hub__for(q->hub, "hub_queue_put");
@@ -108,22 +110,15 @@ int hub_queue_put(hub_queue *q, void *item, double timeout)
         return push_back(q, item);
     if (timeout == 0)
         return hub__fail(HUB_EFULL, NULL, "hub_queue_put: the queue is full (%zu items)", q->len);
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    w->value = item;
-    hub__waitq_push(&q->putters, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_EFULL);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
     /* Resolved with HUB_OK, then interrupted before it ran: a getter already took the
      * item in, and it stays there; the interruption is still reported. */
-    hub__waiter_free(h, w);
-    return rc;
+    return hub__wait(h, &q->putters, timeout, HUB_EFULL, &item, NULL);
 }
 
 int hub_queue_get(hub_queue *q, double timeout, void **item)
 {
+    if (hub__check_seconds(timeout, "hub_queue_get") != HUB_OK)
+        return GL_EINVAL;
     if (item)
         *item = NULL;
     if (!q)
@@ -144,22 +139,17 @@ int hub_queue_get(hub_queue *q, double timeout, void **item)
     }
     if (timeout == 0)
         return hub__fail(HUB_EEMPTY, NULL, "hub_queue_get: the queue is empty");
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(&q->getters, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_EEMPTY);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
+    void *got = NULL;
+    int granted;
+    int rc = hub__wait(h, &q->getters, timeout, HUB_EEMPTY, &got, &granted);
     if (rc == HUB_OK) {
         if (item)
-            *item = w->value;
-    } else if (w->state == HUB__RESOLVED && w->code == HUB_OK) {
+            *item = got;
+    } else if (granted) {
         /* Handed an item, then interrupted before it ran: the item goes back first in
          * line, to the next blocked getter if there is one. Nothing is lost. */
-        push_front(q, w->value);
+        push_front(q, got);
         feed_getters(h, q);
     }
-    hub__waiter_free(h, w);
     return rc;
 }

@@ -54,6 +54,8 @@ static void give(hub__hub *h, hub_semaphore *s)
 
 int hub_semaphore_acquire(hub_semaphore *s, double timeout)
 {
+    if (hub__check_seconds(timeout, "hub_semaphore_acquire") != HUB_OK)
+        return GL_EINVAL;
     if (!s)
         return hub__fail(GL_EINVAL, NULL, "hub_semaphore_acquire: NULL");
     hub__hub *h = hub__for(s->hub, "hub_semaphore_acquire");
@@ -65,16 +67,10 @@ int hub_semaphore_acquire(hub_semaphore *s, double timeout)
     }
     if (timeout == 0)
         return hub__fail(HUB_ETIMEOUT, NULL, "hub_semaphore_acquire: no unit available");
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    hub__waitq_push(&s->waiters, w);
-    int rc = hub__waiter_timeout(h, w, timeout, HUB_ETIMEOUT);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    if (rc != HUB_OK && w->state == HUB__RESOLVED && w->code == HUB_OK)
+    int granted;
+    int rc = hub__wait(h, &s->waiters, timeout, HUB_ETIMEOUT, NULL, &granted);
+    if (granted)
         give(h, s); /* handed a unit, then interrupted: pass it on */
-    hub__waiter_free(h, w);
     return rc;
 }
 

@@ -5,23 +5,14 @@
 
 int hub_sleep(double seconds)
 {
-    if (seconds < 0)
-        return hub__fail(GL_EINVAL, NULL, "hub_sleep: negative duration %g", seconds);
+    if (!(seconds >= 0)) /* negative or NaN; +infinity sleeps until woken otherwise */
+        return hub__fail(GL_EINVAL, NULL, "hub_sleep: the duration %g is not a number >= 0",
+                         seconds);
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
-    hub__waiter *w = hub__waiter_new(h);
-    if (!w)
-        return GL_ENOMEM;
-    int rc = HUB_OK;
-    if (seconds == 0)
-        hub__waiter_resolve(h, w, HUB_OK, NULL, NULL); /* to the FIFO's tail: round robin */
-    else
-        rc = hub__waiter_timeout(h, w, seconds, HUB_OK);
-    if (rc == HUB_OK)
-        rc = hub__block(h, w);
-    hub__waiter_free(h, w);
-    return rc;
+    /* 0: resumed from the FIFO's tail, so sleep(0) is round robin. */
+    return hub__wait(h, NULL, seconds, HUB_OK, NULL, NULL);
 }
 
 /* ---- hub_timeout ---------------------------------------------------------------------- */
@@ -44,16 +35,8 @@ static void due(hub__hub *h, hub__timer *timer)
 
 static void unlink_owner(hub_timeout *t)
 {
-    hub_greenlet *g = t->owner_hg;
-    if (!g)
-        return;
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        g->timeouts = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    t->prev = t->next = NULL;
+    if (t->owner_hg)
+        hub__list_remove(&t->owner_hg->timeouts, &t->node);
     t->owner_hg = NULL;
 }
 
@@ -62,6 +45,8 @@ int hub_timeout_start(hub_timeout **out, double seconds)
     if (!out)
         return hub__fail(GL_EINVAL, NULL, "hub_timeout_start: `out` is NULL");
     *out = NULL;
+    if (hub__check_seconds(seconds, "hub_timeout_start") != HUB_OK)
+        return GL_EINVAL;
     hub__hub *h = hub__get(1);
     if (!h)
         return gl_last_error()->code;
@@ -76,7 +61,7 @@ int hub_timeout_start(hub_timeout **out, double seconds)
     t->seconds = seconds;
     t->timer.fire = due;
     t->raise.fn = raise_now;
-    if (seconds >= 0) {
+    if (seconds >= 0 && !__builtin_isinf(seconds)) { /* else it never fires */
         int rc = hub__timer_start(h, &t->timer, seconds);
         if (rc != HUB_OK) {
             free(t);
@@ -87,10 +72,7 @@ int hub_timeout_start(hub_timeout **out, double seconds)
     hub_greenlet *g = hub_current();
     if (g) {
         t->owner_hg = g;
-        t->next = g->timeouts;
-        if (g->timeouts)
-            g->timeouts->prev = t;
-        g->timeouts = t;
+        hub__list_push(&g->timeouts, &t->node);
     }
     *out = t;
     return HUB_OK;
@@ -110,10 +92,32 @@ int hub_timeout_cancel(hub_timeout *t)
     return HUB_OK;
 }
 
+int hub_with_timeout(double seconds, hub_timed_fn fn, void *arg, int *timed_out)
+{
+    if (timed_out)
+        *timed_out = 0;
+    if (!fn)
+        return hub__fail(GL_EINVAL, NULL, "hub_with_timeout: the function is NULL");
+    hub_timeout *t;
+    int rc = hub_timeout_start(&t, seconds);
+    if (rc != HUB_OK)
+        return rc;
+    rc = fn(arg);
+    int mine = rc == HUB_ETIMEOUT && gl_last_error()->data == t;
+    hub_timeout_cancel(t); /* records no error: fn's stays the last one */
+    if (!mine)
+        return rc;
+    if (timed_out) {
+        *timed_out = 1;
+        return HUB_OK;
+    }
+    return hub__fail(HUB_ETIMEOUT, NULL, "hub_with_timeout: timed out after %g s", seconds);
+}
+
 void hub__timeouts_orphan(hub_greenlet *g)
 {
-    while (g->timeouts) {
-        hub_timeout *t = g->timeouts;
+    while (g->timeouts.head) {
+        hub_timeout *t = hub__container_of(g->timeouts.head, hub_timeout, node);
         hub__timer_stop(t->hub, &t->timer);
         hub__cb_cancel(t->hub, &t->raise);
         t->owner = NULL;

@@ -72,6 +72,8 @@ int hub_socket_port(int fd)
 
 int hub_accept(int listen_fd, double timeout, int *fd_out)
 {
+    if (hub__check_seconds(timeout, "hub_accept") != HUB_OK)
+        return GL_EINVAL;
     if (!fd_out)
         return hub__fail(GL_EINVAL, NULL, "hub_accept: `fd_out` is NULL");
     *fd_out = -1;
@@ -87,7 +89,7 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_accept(%d)", listen_fd);
-        int rc = hub__wait_fd(listen_fd, HUB__READ, left(end), 1, "hub_accept");
+        int rc = hub__wait_fd(listen_fd, HUB__READ, left(end), "hub_accept");
         if (rc != HUB_OK)
             return rc;
     }
@@ -95,6 +97,8 @@ int hub_accept(int listen_fd, double timeout, int *fd_out)
 
 int hub_tcp_connect(const char *host, uint16_t port, double timeout, int *fd_out)
 {
+    if (hub__check_seconds(timeout, "hub_tcp_connect") != HUB_OK)
+        return GL_EINVAL;
     if (!fd_out)
         return hub__fail(GL_EINVAL, NULL, "hub_tcp_connect: `fd_out` is NULL");
     *fd_out = -1;
@@ -132,6 +136,8 @@ int hub_tcp_connect(const char *host, uint16_t port, double timeout, int *fd_out
 
 int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
 {
+    if (hub__check_seconds(timeout, "hub_recv") != HUB_OK)
+        return GL_EINVAL;
     if (received)
         *received = 0;
     if (!buf && len)
@@ -147,7 +153,7 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
     hub__io *io = hub__io_find(h, fd);
     int waited = 0;
     if (io && io->recv_waited && timeout != 0) {
-        int rc = hub__wait_fd(fd, HUB__READ, left(end), 1, "hub_recv");
+        int rc = hub__wait_fd(fd, HUB__READ, left(end), "hub_recv");
         if (rc != HUB_OK)
             return rc;
         waited = 1;
@@ -165,7 +171,7 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_recv(%d)", fd);
-        int rc = hub__wait_fd(fd, HUB__READ, left(end), 1, "hub_recv");
+        int rc = hub__wait_fd(fd, HUB__READ, left(end), "hub_recv");
         if (rc != HUB_OK)
             return rc;
         waited = 1;
@@ -174,6 +180,8 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received)
 
 int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *sent)
 {
+    if (hub__check_seconds(timeout, "hub_send_all") != HUB_OK)
+        return GL_EINVAL;
     size_t done = 0;
     if (sent)
         *sent = 0;
@@ -192,7 +200,7 @@ int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *se
             continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             return hub__fail_errno(errno, "hub_send_all(%d)", fd);
-        int rc = hub__wait_fd(fd, HUB__WRITE, left(end), 1, "hub_send_all");
+        int rc = hub__wait_fd(fd, HUB__WRITE, left(end), "hub_send_all");
         if (rc != HUB_OK)
             return rc;
     }

@@ -9,27 +9,13 @@
 void hub__waitq_push(hub__waitq *q, hub__waiter *w)
 {
     w->q = q;
-    w->next = NULL;
-    w->prev = q->tail;
-    if (q->tail)
-        q->tail->next = w;
-    else
-        q->head = w;
-    q->tail = w;
+    hub__list_push(&q->list, &w->node);
     q->count++;
 }
 
 void hub__waitq_remove(hub__waitq *q, hub__waiter *w)
 {
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        q->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        q->tail = w->prev;
-    w->prev = w->next = NULL;
+    hub__list_remove(&q->list, &w->node);
     w->q = NULL;
     q->count--;
 }
@@ -39,13 +25,8 @@ static void resume(hub__hub *h, hub__cb *cb)
     hub__waiter *w = hub__container_of(cb, hub__waiter, resume);
     void *value;
     int rc;
-    if (w->link_fn) {
-        hub_link_fn fn = w->link_fn;
-        hub_greenlet *g = w->link_g;
-        void *arg = w->link_arg;
-        hub__waiter_free(h, w);
-        fn(g, arg); /* in the hub: it cannot block */
-        hub__greenlet_unref(g);
+    if (w->notify) {
+        w->notify(h, w);
         return;
     }
     /* The waiter itself is the value: anything else arriving there is a foreign switch.
@@ -66,15 +47,16 @@ static void timed_out(hub__hub *h, hub__timer *t)
 
 hub__waiter *hub__waiter_new(hub__hub *h)
 {
-    hub__waiter *w = h->free_waiters;
-    if (w)
-        h->free_waiters = w->next;
-    else if (!(w = malloc(sizeof *w))) {
+    hub__waiter *w;
+    hub__node *last_freed = h->free_waiters.tail; /* the warmest */
+    if (last_freed) {
+        hub__list_remove(&h->free_waiters, last_freed);
+        w = hub__container_of(last_freed, hub__waiter, node);
+    } else if (!(w = malloc(sizeof *w))) {
         hub__fail(GL_ENOMEM, NULL, "out of memory for a waiter");
         return NULL;
     }
     /* Field by field: clearing the message buffer too would cost more than the wait. */
-    w->prev = w->next = NULL;
     w->q = NULL;
     w->greenlet = gl_current();
     w->state = HUB__WAITING;
@@ -84,7 +66,7 @@ hub__waiter *hub__waiter_new(hub__hub *h)
     w->timer.fire = timed_out;
     w->resume.prev = w->resume.next = NULL;
     w->resume.fn = resume;
-    w->link_fn = NULL;
+    w->notify = NULL;
     w->message[0] = 0;
     return w;
 }
@@ -95,17 +77,16 @@ void hub__waiter_free(hub__hub *h, hub__waiter *w)
         hub__waitq_remove(w->q, w);
     hub__timer_stop(h, &w->timer);
     hub__cb_cancel(h, &w->resume);
-    w->next = h->free_waiters;
-    h->free_waiters = w;
+    hub__list_push(&h->free_waiters, &w->node);
 }
 
-int hub__waiter_timeout(hub__hub *h, hub__waiter *w, double seconds, int code)
+void hub__waiters_release(hub__hub *h)
 {
-    if (seconds < 0)
-        return HUB_OK;
-    w->timeout_code = code;
-    w->timeout_seconds = seconds;
-    return hub__timer_start(h, &w->timer, seconds);
+    hub__node *n;
+    while ((n = h->free_waiters.head)) {
+        hub__list_remove(&h->free_waiters, n);
+        free(hub__container_of(n, hub__waiter, node));
+    }
 }
 
 void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, const char *fmt, ...)
@@ -125,6 +106,15 @@ void hub__waiter_resolve(hub__hub *h, hub__waiter *w, int code, void *value, con
         hub__waitq_remove(w->q, w);
     hub__timer_stop(h, &w->timer);
     hub__cb_queue(h, &w->resume);
+}
+
+void hub__waiter_resolve_behind(hub__hub *h, hub__waiter *w, hub__waitq *q)
+{
+    hub__waiter *last = q->list.tail ? hub__container_of(q->list.tail, hub__waiter, node) : NULL;
+    w->state = HUB__RESOLVED;
+    w->code = HUB_OK;
+    hub__waitq_push(q, w);
+    hub__cb_queue_after(h, last ? &last->resume : NULL, &w->resume);
 }
 
 int hub__block(hub__hub *h, hub__waiter *w)

@@ -33,18 +33,60 @@
  * Threads
  *   A greenlet belongs to the thread that created it. Switching to, throwing into,
  *   destroying or re-parenting (once started) a greenlet from another thread is
- *   refused with GL_ETHREAD. Every thread gets its own main greenlet.
+ *   refused with GL_ETHREAD (so is giving it a run function). Every thread gets its
+ *   own main greenlet.
  *
  * Lifetime
  *   gl_new() hands the caller one reference. gl_destroy() gives it back: an unstarted
  *   or dead greenlet is released; a suspended one first gets GL_EEXIT raised inside it
  *   (with its parent temporarily set to the destroyer) so that its cleanup code runs.
- *   A greenlet's memory stays valid while children still name it as their parent.
+ *   A greenlet's record stays allocated while anything refers to it: the caller's
+ *   reference, a gl_destroy() in progress, a child naming it as its parent. So a
+ *   second gl_destroy() while one is in progress (from the cleanup, or from another
+ *   greenlet the cleanup switched to) is refused with GL_EDESTROYING, never a double
+ *   release. Once gl_destroy() has released it (GL_OK or GL_ECLEANUP), the pointer is
+ *   the caller's no more, as after free().
+ *
+ * Parents never form a cycle
+ *   Every parent change goes through one cycle check: gl_set_parent(), the destroyer
+ *   becoming the parent for the kill, and the original parent coming back after it.
+ *   Destroying a suspended ancestor of the running greenlet is refused (GL_ECYCLE):
+ *   its death would have to return into its own descendant. (Python greenlet cannot
+ *   collect an ancestor of a live greenlet at all: the child's parent reference keeps
+ *   it alive.) A cleanup that re-parents the victim's original parent under the victim
+ *   makes that restoration a cycle: the victim then keeps the destroyer as its parent
+ *   (Python greenlet 2.0.2 restores it regardless, and its next walk of that chain
+ *   never ends).
+ *
+ * GreenletExit that starts a greenlet
+ *   A greenlet that ends with GL_EEXIT passes the error's data to its parent as a
+ *   normal value; if that value would *start* a greenlet (an unstarted parent, or an
+ *   unstarted first live ancestor), that greenlet's run receives NULL, as Python
+ *   greenlet calls it with no arguments. The same holds for GL_EEXIT thrown into a
+ *   dead greenlet whose first live ancestor is unstarted.
+ *
+ * Threads that exit inside a greenlet
+ *   pthread_exit(v) called in any greenlet ends the thread that runs it, on every
+ *   port (the threads port included), as if called from its main greenlet: cleanup
+ *   handlers run, pthread_join() returns v, and its greenlets never run again, as for
+ *   any thread that exited. gl_destroy() of them is then allowed from any thread and
+ *   releases them without running them.
  */
 #ifndef GREENLET_H
 #define GREENLET_H
 
 #include <stddef.h>
+
+/* Installed as <switchyard/greenlet.h> (make install; pkg-config switchyard-<port>).
+ * The version of the API, for #if tests: SWITCHYARD_VERSION is MAJOR*10000 +
+ * MINOR*100 + PATCH. */
+#define SWITCHYARD_VERSION_MAJOR 0
+#define SWITCHYARD_VERSION_MINOR 1
+#define SWITCHYARD_VERSION_PATCH 0
+#define SWITCHYARD_VERSION_STRING "0.1.0"
+#define SWITCHYARD_VERSION                                                                \
+    (SWITCHYARD_VERSION_MAJOR * 10000 + SWITCHYARD_VERSION_MINOR * 100 +                  \
+     SWITCHYARD_VERSION_PATCH)
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,8 +112,12 @@ enum {
     GL_ENOMEM = 9,     /* out of memory */
     GL_ENOSTACK = 10,  /* no stack could be had (address space, vm.max_map_count, threads) */
     GL_ESTACKSIZE = 11,/* requested stack size outside the port's limits */
-    GL_ENOTDEAD = 12,  /* gl_destroy: the greenlet survived GL_EEXIT (it is not freed) */
+    GL_ENOTDEAD = 12,  /* gl_destroy: the greenlet survived GL_EEXIT (not released) */
     GL_ETRACE = 13,    /* the trace function failed; tracing was removed */
+    GL_ECLEANUP = 14,  /* gl_destroy: released, but it ended with an error while being
+                          killed (gl_last_error() holds that error, its own code) */
+    GL_EDESTROYING = 15,/* gl_destroy: a gl_destroy of this greenlet is already in
+                          progress (its cleanup switched away); that one releases it */
     GL_EUSER = 100     /* first code free for applications */
 };
 
@@ -98,12 +144,25 @@ int gl_new(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent);
 int gl_new_with_stack(gl_greenlet **out, gl_run_fn run, gl_greenlet *parent,
                       size_t stack_size);
 
-/* Release the caller's reference (see "Lifetime" above). Returns GL_OK when the
- * greenlet was released; the code of an error other than GL_EEXIT that it ended with
- * while being killed (it is released nonetheless; gl_last_error() has the details);
- * GL_ENOTDEAD if it survived GL_EEXIT (still alive, not released: call again);
- * GL_EBUSY for the running greenlet, GL_EMAIN for a main greenlet, GL_ETHREAD from
- * another thread, GL_EINVAL for NULL. */
+/* Release the caller's reference (see "Lifetime" above). Exactly two codes mean
+ * "released" (the pointer is then no longer yours):
+ *   GL_OK        released (it was unstarted or dead, or its cleanup ended quietly);
+ *   GL_ECLEANUP  released; it ended with an error while being killed (or an error
+ *                was raised into the caller as it died): gl_last_error() is that
+ *                error, with its own code, data and message.
+ * Every other code means "not released": the pointer is still yours and valid.
+ *   GL_ENOTDEAD  it survived GL_EEXIT (its cleanup switched back to the caller, or
+ *                something else resumed the caller first: the message says what);
+ *                it is alive, its parent restored: call gl_destroy() again later;
+ *   GL_EDESTROYING  a gl_destroy() of it is already in progress (that one releases
+ *                it; do not release it twice);
+ *   GL_ECYCLE    it is a suspended ancestor of the running greenlet (its death would
+ *                return into its own descendant); destroy it from outside its subtree;
+ *   GL_EBUSY     it is the running greenlet;
+ *   GL_EMAIN     a main greenlet; GL_ETHREAD: it belongs to another, living thread;
+ *   GL_EINVAL    NULL, or a greenlet whose reference was already given back (detected
+ *                while children or a destroy in progress keep its record alive);
+ *   GL_ENOMEM    no memory for this thread's state. */
 int gl_destroy(gl_greenlet *g);
 
 /* Default stack size for new greenlets of every thread; GL_ESTACKSIZE if outside the
@@ -132,7 +191,8 @@ int gl_switch(gl_greenlet *g, void *value, void **result);
  *    first live ancestor;
  *  - g == current: returns `code` at once.
  * GreenletExit (GL_EEXIT) that ends a greenlet arrives at the parent as a normal
- * value: *result = data. code <= 0 is refused with GL_EINVAL. */
+ * value: *result = data; an unstarted greenlet started by it gets NULL (see
+ * "GreenletExit that starts a greenlet"). code <= 0 is refused with GL_EINVAL. */
 int gl_throw(gl_greenlet *g, int code, void *data, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -165,6 +225,13 @@ int gl_dead(const gl_greenlet *g);     /* started and finished; main: 1 once its
 int gl_is_main(const gl_greenlet *g);
 gl_run_fn gl_run(const gl_greenlet *g); /* NULL once started, as greenlet deletes `run` */
 
+/* How many greenlets of the calling thread still hold memory, its main greenlet not
+ * counted: created and not yet released. A greenlet is released when gl_destroy() has
+ * given back its reference and no child names it as parent any more, so a program
+ * that destroys what it creates comes back to the count it started with (a leak
+ * check). A debugger lists the same greenlets: see `info greenlets` in the README. */
+size_t gl_live_count(void);
+
 /* Change the parent (allowed in any state; it decides where g's result goes when it
  * dies). GL_ECYCLE if `parent` has `g` in its chain (g itself included); GL_EMAIN for a
  * main greenlet; GL_EINVAL for NULL; GL_ETHREAD if g or parent belongs to another
@@ -173,7 +240,7 @@ gl_run_fn gl_run(const gl_greenlet *g); /* NULL once started, as greenlet delete
 int gl_set_parent(gl_greenlet *g, gl_greenlet *parent);
 
 /* Give an unstarted greenlet its run function; GL_ESTARTED once started, GL_EMAIN for
- * main. */
+ * main, GL_ETHREAD from another thread than the greenlet's. */
 int gl_set_run(gl_greenlet *g, gl_run_fn run);
 
 /* One pointer of user data per greenlet (greenlet's instance dict). */
@@ -195,6 +262,16 @@ typedef int (*gl_trace_fn)(gl_trace_event event, gl_greenlet *origin,
  * *prev_arg, if not NULL, receives its argument. */
 gl_trace_fn gl_settrace(gl_trace_fn fn, void *arg, void **prev_arg);
 gl_trace_fn gl_gettrace(void **arg);
+
+/* ---- thread exit ------------------------------------------------------------------ */
+
+/* Call fn(arg) when the calling thread exits (its start routine returns, or it calls
+ * pthread_exit; not the process's initial thread, which ends with exit()), on that
+ * thread, while its main greenlet is current and its greenlets can still be switched
+ * to: for libraries over this API that keep per-thread state (the hub tears its loop
+ * down). Most recently registered first; registering the same fn and arg again does
+ * nothing. GL_EINVAL for a NULL fn, GL_ENOMEM. */
+int gl_at_thread_exit(void (*fn)(void *arg), void *arg);
 
 /* ---- errors and the port ------------------------------------------------------------ */
 

@@ -42,8 +42,9 @@
  *   (gl_throw() on the current greenlet), so a trace function sees a throw event.
  *
  * Time
- *   Durations are seconds as double. HUB_FOREVER (any negative value) means no
- *   timeout; 0 means "do not block": fail at once if the call would have to wait.
+ *   Durations are seconds as double. HUB_FOREVER (any negative value) and +infinity
+ *   mean no timeout; 0 means "do not block": fail at once if the call would have to
+ *   wait. NaN is GL_EINVAL everywhere, before anything else happens.
  *
  * Memory and the stack-copying port
  *   Everything the hub keeps while a greenlet is suspended lives on the heap: a
@@ -82,7 +83,8 @@ enum {
     HUB_ESYS = 48,           /* an OS call failed: errno in hub_errno() */
     HUB_ELOOP = 49,          /* unknown loop backend, or it failed to start */
     HUB_ERELEASE = 50,       /* semaphore/lock released more times than acquired */
-    HUB_EALREADY = 51        /* an AsyncResult was already set */
+    HUB_EALREADY = 51,       /* an AsyncResult was already set */
+    HUB_EDONE = 52           /* nothing left: every object of a hub_iwait was returned */
 };
 
 /* No timeout. */
@@ -113,8 +115,16 @@ double hub_now(void);
 
 /* Destroy this thread's hub and its loop, so that leak checkers see nothing. Only when
  * nothing is left to run or wait (HUB_EBUSY otherwise, with the count in the message);
- * not from the hub itself. A later call into the API creates a new hub. */
+ * not from the hub itself. A later call into the API creates a new hub.
+ * A thread that exits without it loses nothing either: at its exit, the greenlets its
+ * hub still runs are killed (GL_EEXIT, as hub_kill(): their cleanup runs) and given
+ * HUB_EXIT_GRACE seconds to end, then the hub and its loop are destroyed; a greenlet
+ * that still waits then (it caught GL_EEXIT) is abandoned, never resumed. (The
+ * process's initial thread ends with exit(), which frees everything anyway.) */
 int hub_destroy(void);
+
+/* Seconds a thread's exit gives the greenlets its hub kills (see hub_destroy()). */
+#define HUB_EXIT_GRACE 1.0
 
 /* ---- hub greenlets --------------------------------------------------------------------- */
 
@@ -140,7 +150,8 @@ typedef struct hub_greenlet hub_greenlet;
  * greenlets spawned before it. Does not switch. */
 int hub_spawn(hub_greenlet **out, gl_run_fn fn, void *arg);
 
-/* As hub_spawn(), starting after `seconds` (0: after the callbacks queued now). */
+/* As hub_spawn(), starting after `seconds` (0: after the callbacks queued now; negative,
+ * infinite or NaN: GL_EINVAL). */
 int hub_spawn_later(hub_greenlet **out, double seconds, gl_run_fn fn, void *arg);
 
 /* Give back the caller's reference (once; GL_EINVAL for NULL or a second release
@@ -193,10 +204,34 @@ typedef void (*hub_link_fn)(hub_greenlet *g, void *arg);
  * into queues, spawn, kill without waiting. g stays valid during the call. */
 int hub_greenlet_link(hub_greenlet *g, hub_link_fn fn, void *arg);
 
+/* ---- callbacks ------------------------------------------------------------------------ */
+
+/*
+ * gevent's loop.run_callback: a function the hub calls on its next pass, from the same
+ * FIFO as spawns and wake-ups (after what is queued now; one queued while the hub runs
+ * its FIFO runs in the same pass, before timers and I/O). It keeps the hub running
+ * until it ran. The function runs in the hub: it must not block (blocking calls return
+ * HUB_EBLOCKING there), but may spawn, set events, put into queues, queue callbacks.
+ */
+typedef struct hub_callback hub_callback;
+typedef void (*hub_callback_fn)(void *arg);
+
+/* Queue fn(arg); does not switch. With `out` (may be NULL), the caller gets a handle:
+ * give it back with hub_callback_cancel(), exactly once, whether or not it ran. */
+int hub_run_callback(hub_callback **out, hub_callback_fn fn, void *arg);
+
+/* 1 while it is queued: not run yet, not cancelled (0 for NULL). */
+int hub_callback_pending(const hub_callback *cb);
+
+/* Stop it if it has not run yet (it never will), and give the handle back. */
+int hub_callback_cancel(hub_callback *cb);
+
 /* ---- sleeping and timeouts ------------------------------------------------------------ */
 
 /* Let the hub run for `seconds`. 0 yields to every greenlet ready now (round robin);
- * negative is GL_EINVAL. HUB_OK, or an error thrown into the caller meanwhile. */
+ * +infinity sleeps until an error is thrown in (a kill, a hub_timeout; HUB_ELOOPEXIT
+ * when nothing else can run); negative or NaN is GL_EINVAL. HUB_OK, or an error thrown
+ * into the caller meanwhile. */
 int hub_sleep(double seconds);
 
 /*
@@ -208,8 +243,9 @@ int hub_sleep(double seconds);
  *   int rc = do_work();
  *   if (rc == HUB_ETIMEOUT && gl_last_error()->data == t) ... this one fired ...
  *   hub_timeout_cancel(t);
- * Negative seconds never fire. If the greenlet is not waiting when it fires, it gets
- * the error at its next blocking call (the wake-up it already had comes first).
+ * Negative or infinite seconds never fire. If the greenlet is not waiting when it
+ * fires, it gets the error at its next blocking call (the wake-up it already had comes
+ * first).
  * A timeout started by a hub greenlet is disarmed when that greenlet dies; one started
  * by a greenlet of your own must be cancelled before you destroy that greenlet.
  */
@@ -221,6 +257,19 @@ int hub_timeout_start(hub_timeout **out, double seconds);
 /* Disarm (if it did not fire yet) and free. Call exactly once per started timeout.
  * GL_EINVAL for NULL. */
 int hub_timeout_cancel(hub_timeout *t);
+
+/* What hub_with_timeout() runs: returns HUB_OK or an error code (passing on what its
+ * blocking calls returned), and hands results back through `arg`. */
+typedef int (*hub_timed_fn)(void *arg);
+
+/* gevent's with_timeout: call fn(arg) in the calling greenlet with a hub_timeout of
+ * `seconds` around it, and return what fn returns. If that timeout fires while fn waits
+ * and fn passes the HUB_ETIMEOUT on, the result is HUB_ETIMEOUT (gl_last_error()->data
+ * NULL) — or, with `timed_out` not NULL, HUB_OK and *timed_out = 1: gevent's
+ * timeout_value, the caller takes its default. A timeout fn catches is fn's business
+ * (its return stands); an enclosing scope's timeout firing inside fn is passed on
+ * unchanged, never taken for this one. */
+int hub_with_timeout(double seconds, hub_timed_fn fn, void *arg, int *timed_out);
 
 /* ---- Event and AsyncResult --------------------------------------------------------------- */
 
@@ -236,8 +285,10 @@ int hub_event_set(hub_event *e);
 int hub_event_clear(hub_event *e);
 /* 1 if the flag is set (0 for NULL). */
 int hub_event_is_set(const hub_event *e);
-/* HUB_OK at once if set; else wait until set (HUB_OK even if cleared again before the
- * waiter ran) or HUB_ETIMEOUT. */
+/* HUB_OK at once if set (without yielding), except while greenlets woken by the set
+ * have not all run: the caller then runs right after them, as gevent's
+ * test_wait_while_notifying asks. Not set: wait until it is (HUB_OK even if cleared
+ * again before the waiter ran) or HUB_ETIMEOUT. */
 int hub_event_wait(hub_event *e, double timeout);
 
 typedef struct hub_async_result hub_async_result;
@@ -256,6 +307,76 @@ int hub_async_result_ready(const hub_async_result *r);
 /* Wait for it: HUB_OK with *value, the stored error (gl_last_error() has its message
  * and data), or HUB_ETIMEOUT. */
 int hub_async_result_get(hub_async_result *r, double timeout, void **value);
+
+/* ---- waiting for the first of several ---------------------------------------------------- */
+
+/*
+ * gevent's wait() and iwait(): wait for objects to become ready, and learn which did, in
+ * the order they did. Ready means: a greenlet is dead (whatever its outcome), an Event
+ * is set, an AsyncResult has its value or error. Waiting takes nothing: the Event stays
+ * set, the result stays for its other readers. An object is described by a
+ * hub_waitable, made with the functions below; it must stay valid while waited for
+ * (until hub_wait returns, until hub_iwait_free).
+ */
+typedef enum {
+    HUB_WAIT_GREENLET = 1,
+    HUB_WAIT_EVENT = 2,
+    HUB_WAIT_ASYNC_RESULT = 3
+} hub_waitable_kind;
+
+typedef struct hub_waitable {
+    hub_waitable_kind kind;
+    union {
+        hub_greenlet *greenlet;
+        hub_event *event;
+        hub_async_result *result;
+    } u;
+} hub_waitable;
+
+static inline hub_waitable hub_waitable_greenlet(hub_greenlet *g)
+{
+    hub_waitable w;
+    w.kind = HUB_WAIT_GREENLET;
+    w.u.greenlet = g;
+    return w;
+}
+static inline hub_waitable hub_waitable_event(hub_event *e)
+{
+    hub_waitable w;
+    w.kind = HUB_WAIT_EVENT;
+    w.u.event = e;
+    return w;
+}
+static inline hub_waitable hub_waitable_async_result(hub_async_result *r)
+{
+    hub_waitable w;
+    w.kind = HUB_WAIT_ASYNC_RESULT;
+    w.u.result = r;
+    return w;
+}
+
+/* An iterator over n objects as they become ready (gevent's iwait). `timeout` bounds
+ * the whole iteration, from this call. Objects ready already come first, in array
+ * order; a duplicate is returned once per occurrence. GL_EINVAL for a NULL or unknown
+ * object, GL_ETHREAD for one of another thread's hub; nothing is linked then. */
+typedef struct hub_iwait hub_iwait;
+int hub_iwait_new(hub_iwait **out, const hub_waitable *objects, size_t n, double timeout);
+
+/* The index (into the array given to hub_iwait_new) of the next object to be ready,
+ * waiting for it: HUB_OK; HUB_ETIMEOUT once the iteration's timeout passed; HUB_EDONE
+ * once every object was returned; or an error thrown into the caller. */
+int hub_iwait_next(hub_iwait *it, size_t *index);
+
+/* Stop waiting for the objects not returned yet (their links go) and free. */
+int hub_iwait_free(hub_iwait *it);
+
+/* gevent's wait(objects, timeout, count): wait until `count` of the n objects are ready
+ * (0, or more than n: all of them), or `timeout` passes. ready[] (room for that many
+ * indexes) receives the indexes of the ready ones in the order they became ready, and
+ * *nready their number, whatever the outcome: HUB_OK (count reached), HUB_ETIMEOUT, or
+ * an error thrown into the caller. n == 0 is HUB_OK at once. */
+int hub_wait(const hub_waitable *objects, size_t n, size_t count, double timeout, size_t *ready,
+             size_t *nready);
 
 /* ---- Queue ------------------------------------------------------------------------------- */
 
@@ -306,10 +427,13 @@ int hub_lock_release(hub_lock *l);
  * Waits on a file descriptor. One greenlet at a time may wait for reading, and one
  * for writing, on a given descriptor (HUB_EBUSY otherwise). A negative fd is GL_EINVAL,
  * a descriptor that is not open HUB_ESYS (hub_errno() == EBADF). Regular files are
- * always ready. Close descriptors the hub may be watching with hub_close(), not
- * close(): it wakes their waiters with HUB_ECLOSED and tells the loop first. (libev
- * aborts, by an assertion, if a descriptor it is about to watch was closed behind its
- * back, or is the loop's own epoll descriptor; libuv reports the latter as HUB_ESYS.)
+ * always ready. A descriptor nobody waits on may be closed with plain close(2): a later
+ * wait on its number, once reused, watches the new file (the hub checks, with one
+ * fstat(2) per wait that finds nobody waiting on the descriptor). One that greenlets
+ * wait on must be closed with hub_close(): it wakes them with HUB_ECLOSED and tells the
+ * loop first (libev aborts, by an assertion, on a watched descriptor that was closed
+ * behind its back, or on the loop's own epoll descriptor; libuv reports the latter as
+ * HUB_ESYS).
  */
 /* Wait until `fd` is readable (hub_wait_read) or writable (hub_wait_write):
  * HUB_OK, HUB_ETIMEOUT (timeout 0: poll once), HUB_ECLOSED, HUB_EBUSY, HUB_ESYS. */
@@ -342,6 +466,67 @@ int hub_recv(int fd, void *buf, size_t len, double timeout, size_t *received);
 /* Send all `len` bytes, waiting whenever the socket is full. On error or timeout,
  * *sent (if not NULL) says how many went out. */
 int hub_send_all(int fd, const void *buf, size_t len, double timeout, size_t *sent);
+
+/* ---- a stream server (gevent's StreamServer) --------------------------------------------- */
+
+/*
+ * A listener, and a greenlet per connection running your handler. When accept() fails
+ * for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays in the
+ * backlog, the listener stays readable), the server does not retry at once, which
+ * would spin: as gevent's StreamServer, it stops accepting for a delay that starts at
+ * HUB_SERVER_MIN_DELAY and doubles with each failure up to HUB_SERVER_MAX_DELAY, and a
+ * successful accept resets it; connections already accepted are served meanwhile. An
+ * accept error that says the listener is unusable (EBADF, EINVAL, ENOTSOCK, or it was
+ * closed) ends serving with that error. Stopping closes the listener, waits for the
+ * handlers up to a timeout, then kills those left (gevent's stop() with a Pool).
+ */
+typedef struct hub_server hub_server;
+
+/* Serves one connection, in a greenlet of its own; `fd` is non-blocking, with
+ * TCP_NODELAY. The server closes it (hub_close) once the greenlet is dead, however it
+ * ended: do not close it yourself. Return a value, or fail (gl_raise): the failure is
+ * reported, the server goes on. Killed by a stop, it sees GL_EEXIT in its blocking
+ * call: pass it on. */
+typedef void *(*hub_handler_fn)(int fd, void *arg);
+
+#define HUB_SERVER_MIN_DELAY 0.01  /* seconds: the first back-off after a failed accept */
+#define HUB_SERVER_MAX_DELAY 1.0   /* the longest */
+#define HUB_SERVER_KILL_GRACE 1.0  /* how long a stop waits for the handlers it killed */
+
+/* A server over `listen_fd` (listening and non-blocking: hub_tcp_listen() makes one),
+ * which it owns from now on (closed by hub_server_stop or hub_server_free). Does not
+ * start. */
+int hub_server_new(hub_server **out, int listen_fd, hub_handler_fn handle, void *arg);
+
+/* gevent's min_delay / max_delay: 0 < min <= max, finite. */
+int hub_server_set_delays(hub_server *s, double min_delay, double max_delay);
+
+/* Start accepting, in a greenlet of the hub; returns at once. HUB_EBUSY if started. */
+int hub_server_start(hub_server *s);
+
+/* Start if needed, then wait until serving ends: HUB_OK after hub_server_stop() (from
+ * another greenlet), or the accept error that ended it. */
+int hub_server_serve_forever(hub_server *s);
+
+/* Stop accepting, close the listener, wait up to `timeout` (negative: no limit) for the
+ * handlers to end, then kill those left (GL_EEXIT) and wait HUB_SERVER_KILL_GRACE for
+ * them. From a handler, it does not wait for that handler. HUB_OK, HUB_ETIMEOUT if
+ * killed handlers still run after the grace, or an error thrown into the caller (call
+ * it again). */
+int hub_server_stop(hub_server *s, double timeout);
+
+/* Free a server that is stopped (or never started) and whose handlers are all gone:
+ * HUB_EBUSY otherwise. */
+int hub_server_free(hub_server *s);
+
+typedef struct hub_server_stats {
+    uint64_t accepted;      /* connections accepted */
+    uint64_t accept_errors; /* accept() calls that failed for want of resources */
+    size_t active;          /* handler greenlets not yet over */
+    double delay;           /* the back-off under way now (0: accepting) */
+} hub_server_stats;
+
+int hub_server_get_stats(const hub_server *s, hub_server_stats *out);
 
 #ifdef __cplusplus
 }

@@ -21,4 +21,11 @@ void *gl__ctx_make(void *stack_top, void (*fn)(void *), void *fn_arg);
 void gl__ctx_switch_copy(void *arg, void *(*save)(void *sp, void *arg),
                          void *(*restore)(void *arg));
 
+/* The saved frame as a debugger reads it (a port's gl__port_debug_info points here):
+ * where each register of the layout drawn in the .S file lies, from the saved stack
+ * pointer; ends with a NULL name. mechanism/frame_debug.c; keep it in step with the
+ * .S file. */
+#include "port.h"
+extern const gl__debug_reg gl__ctx_frame_regs[];
+
 #endif /* GL_SWITCH_H */

@@ -1,6 +1,6 @@
 # plots/build.mk — charts, report and comparison from results files (included by the top Makefile).
 #
-#   make plots [RESULTS=file.json]   redraw the six charts (PNG, SVG) and the report beside the
+#   make plots [RESULTS=file.json]   redraw the charts (PNG, SVG) and the report beside the
 #                                    results (results/latest.md); no run. Charts of
 #                                    results/latest.json go to plots/out/, of any other
 #                                    results/<name>.json to plots/out/<name>/
@@ -10,7 +10,8 @@
 # `make bench` ends with `make plots`. Python only here, Debian's matplotlib, /usr/bin/python3.
 #
 #   plots/plot.py     the command: charts + report      plots/results.py  reads a results file
-#   plots/charts.py   the six charts                    plots/style.py    colours, footers, saving
+#   plots/charts.py   the greenlet and hub charts       plots/style.py    colours, footers, saving
+#   plots/io_charts.py  the I/O charts                  plots/io_report.py  the I/O ratios and tables
 #   plots/report.py   the Markdown report               plots/compare.py  the comparison
 #   plots/tests/      selftest.py; fixture*.json are made-up numbers written by make_fixture.py
 

@@ -1,18 +1,18 @@
-"""The six charts. Each function takes a Results and returns (figure, [what is missing]).
+"""The charts of the greenlet and hub cases (the I/O ones are in io_charts.py). Each function
+takes a Results and returns (figure, [what is missing]).
 
 A chart draws whatever the results file has; cases that are absent or failed are named in the
 figure's footer (and returned, so plot.py can print them) instead of stopping the drawing.
 """
 
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from results import TIME, baseline_of, ratio
-from style import BASELINE_COLOUR, duration, finish, human, loop_style, new_figure, no_data
+from style import duration, finish, human, new_figure, no_data
 
 # The points of a chart are those the file has for any port (a QUICK run measures fewer
-# connection counts, say): a point one port lacks and another has is named as missing.
+# stack depths, say): a point one port lacks and another has is named as missing.
 LOOPS = ["libev", "libuv"]  # this order first; any other loop after them
 SWITCH_BASELINES = [("baseline_regswap", "register swap"),
                     ("baseline_swapcontext", "swapcontext"),
@@ -52,7 +52,7 @@ class Missing:
         return shown + ["and %d more" % (len(items) - len(shown))]
 
     def _collapsed(self):
-        """Absent cases that differ only in their last part as one: echo/x/libev/{1,10}."""
+        """Absent cases that differ only in their last part as one: hub_sleep0/x/libev/{10,1000}."""
         out, groups = [], {}
         for item in self.items:
             if " " in item or "/" not in item:
@@ -235,78 +235,7 @@ def memory(results, colours):
     return fig, missing.summary()
 
 
-# ---- 4 and 5: echo over loopback --------------------------------------------------------
-def _echo(results, colours, metric, title, ylabel, logy, scale=1.0, fmt=None,
-          baseline_role="the ceiling"):
-    fig, (ax,) = new_figure(width=10.5)
-    missing = Missing()
-    if not _has_family(results, "echo") and not _has_family(results, "baseline_echo"):
-        missing.family("echo")
-        no_data(ax, "no echo/<port>/<loop>/<conns> cases")
-    else:
-        conns = _numbers(results, ["echo", "baseline_echo"], -1)
-        loops = _loops(results, ["echo", "baseline_echo"], -2)
-        lines = [("baseline_echo/%s" % loop, BASELINE_COLOUR, loop, 3.2) for loop in loops]
-        if _has_family(results, "echo"):
-            lines += [("echo/%s/%s" % (port, loop), colours[port], loop, 2.0)
-                      for port in results.ports() for loop in loops]
-        else:
-            missing.family("echo/<port> (greenlet)")
-        drawn = []
-        for prefix, colour, loop, width in lines:
-            points = [(n, missing.check(results, "%s/%d" % (prefix, n), metric)) for n in conns]
-            points = [(n, c) for n, c in points if c]
-            if not points:
-                continue
-            drawn.append(prefix.split("/")[1])
-            med, err = _values([c for _, c in points], metric, scale)
-            ax.errorbar([n for n, _ in points], med, yerr=err, color=colour,
-                        linestyle=loop_style(loop), linewidth=width, marker="o", markersize=4,
-                        capsize=3, alpha=0.9 if width < 3 else 0.55)
-        ax.set_xscale("log")
-        ax.set_xticks(conns)
-        ax.set_xticklabels([str(n) for n in conns])
-        ax.set_xlabel("concurrent connections (log scale; 64-byte messages over loopback)")
-        if logy:
-            ax.set_yscale("log")
-        else:
-            ax.set_ylim(bottom=0)
-        if fmt:
-            ax.yaxis.set_major_formatter(FuncFormatter(fmt))
-        ax.set_ylabel(ylabel)
-        handles = [Line2D([], [], color=colours[p], linewidth=2, label=p)
-                   for p in results.ports() if p in drawn]
-        handles += [Line2D([], [], color=BASELINE_COLOUR, linewidth=3.2, alpha=0.55,
-                           label="plain callback echo\n(no greenlets: %s)" % baseline_role),
-                    Line2D([], [], color="black", linestyle=loop_style("libev"), label="libev"),
-                    Line2D([], [], color="black", linestyle=loop_style("libuv"), label="libuv")]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    finish(fig, title, results, missing.summary())
-    return fig, missing.summary()
-
-
-def echo_throughput(results, colours):
-    return _echo(results, colours, "round_trips_per_s",
-                 "Echo: round trips per second vs concurrent connections",
-                 "round trips per second (median ± stddev)", logy=False,
-                 fmt=lambda v, _: human(v))
-
-
-def echo_p99(results, colours):
-    return _echo(results, colours, "p99_us",
-                 "Echo: 99th percentile round-trip latency vs concurrent connections",
-                 "p99 round-trip latency (log scale)", logy=True, fmt=_us_tick,
-                 baseline_role="the floor")
-
-
-def _us_tick(us, _pos=None):
-    for div, unit in ((1e6, "s"), (1e3, "ms")):
-        if us >= div:
-            return "%g %s" % (us / div, unit)
-    return "%g µs" % us
-
-
-# ---- 6: rates: lifecycle, hub sleep(0), hub timers -----------------------------------------
+# ---- 4: rates: lifecycle, hub sleep(0), hub timers -----------------------------------------
 def _grouped(ax, results, colours, missing, groups, per_op):
     """Bars grouped by `groups` [(group label, name pattern with {port})], coloured by port."""
     ports = results.ports()
@@ -372,7 +301,5 @@ CHARTS = [
     ("switch", switch, "Cost of one switch"),
     ("switch_depth", switch_depth, "Switch cost vs live stack depth"),
     ("memory", memory, "Memory per greenlet and the largest count held"),
-    ("echo_throughput", echo_throughput, "Echo round trips per second"),
-    ("echo_p99", echo_p99, "Echo p99 latency"),
     ("rates", rates, "Lifecycle and hub rates"),
 ]

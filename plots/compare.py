@@ -5,7 +5,8 @@ port compare.
 usage: /usr/bin/python3 plots/compare.py A.json B.json      (or: make compare A=... B=...)
 
 For every case in both files, on the metric that case is judged by (ns for timed cases,
-bytes_per_greenlet, max_greenlets, and round_trips_per_s and p99_us for echo): the median in A,
+bytes_per_greenlet, max_greenlets; round_trips_per_s, server_cpu_us_per_rt and p99_us for the
+I/O echo servers, requests_per_s and p99_us for HTTP): the median in A,
 the median in B, B/A, and a verdict: "better"/"worse" when the medians differ by more than the
 two stddevs together, "~" (within noise) otherwise. Then a geometric mean of B/A per family,
 and the cases only one file has or that failed. Exit status 1 if a file cannot be read.
@@ -26,11 +27,15 @@ import results as R  # noqa: E402
 METRICS = {
     "memory": [("bytes_per_greenlet", False)],
     "max_greenlets": [("max_greenlets", True)],
-    "echo": [("round_trips_per_s", True), ("p99_us", False)],
-    "baseline_echo": [("round_trips_per_s", True), ("p99_us", False)],
+    "io_echo": [("round_trips_per_s", True), ("server_cpu_us_per_rt", False), ("p99_us", False)],
+    "io_echo_peer": [("round_trips_per_s", True), ("server_cpu_us_per_rt", False),
+                     ("p99_us", False)],
+    "io_http": [("requests_per_s", True), ("p99_us", False)],
+    "io_http_peer": [("requests_per_s", True), ("p99_us", False)],
 }
 UNITS = {R.TIME: "ns", "bytes_per_greenlet": "bytes", "max_greenlets": "greenlets",
-         "round_trips_per_s": "round trips/s", "p99_us": "µs p99"}
+         "round_trips_per_s": "round trips/s", "p99_us": "µs p99",
+         "server_cpu_us_per_rt": "server µs/rt", "requests_per_s": "requests/s"}
 
 
 class Row:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Draw the six Switchyard charts and the Markdown report from a results file.
+"""Draw the Switchyard charts and the Markdown report from a results file.
 
 usage: /usr/bin/python3 plots/plot.py [RESULTS.json] [--out DIR] [--report FILE.md | --no-report]
 
@@ -29,6 +29,7 @@ if importlib.util.find_spec("matplotlib") is None:
              "(make deps) and run with /usr/bin/python3")
 
 import charts  # noqa: E402
+import io_charts  # noqa: E402
 import report  # noqa: E402
 import results  # noqa: E402
 import style  # noqa: E402
@@ -39,7 +40,7 @@ def draw(res, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     colours = style.palette(res.ports())
     drawn, missing, figures = [], {}, {}
-    for stem, function, title in charts.CHARTS:
+    for stem, function, title in charts.CHARTS + io_charts.CHARTS:
         fig, lacks = function(res, colours)
         png, _svg = style.save(fig, out_dir, stem)
         drawn.append((stem, title, png))

@@ -3,6 +3,7 @@
 import math
 import os
 
+import io_report
 from results import HEADLINE_RATIOS, TIME, baseline_of, ratio, sort_key
 
 # family -> (heading, names of the name parts after the family, [(metric, column header)],
@@ -22,9 +23,6 @@ TABLES = [
      [(TIME, "ns per switch")], "switches/s", []),
     ("hub_timers", "Hub timers: ns per timer armed, fired, greenlet resumed", ["port", "loop"],
      [(TIME, "ns per timer")], "timers/s", []),
-    ("echo", "Echo over loopback (64-byte messages)", ["port", "loop", "connections"],
-     [("round_trips_per_s", "round trips/s"), ("p50_us", "p50 µs"), ("p99_us", "p99 µs")],
-     None, ["baseline_echo"]),
 ]
 MACHINE_FIELDS = [("host", "host"), ("date", "date"), ("machine", "machine"), ("cpu", "CPU"),
                   ("kernel", "kernel"), ("compiler", "compiler"), ("cflags", "CFLAGS"),
@@ -147,8 +145,8 @@ def write(results, charts, path, missing):
     if isinstance(notes, list) and notes:
         out += [""] + ["- %s" % n for n in notes]
     out += ["", "## Ratios to the baselines", "", "Each figure over the reference it is "
-            "measured against (switch cost over the raw switch of the same kind; echo round "
-            "trips/s over the plain callback echo of the same loop, no greenlets).", ""]
+            "measured against (switch cost over the raw switch of the same kind; the I/O "
+            "servers' ratios are in the I/O section).", ""]
     out += _headlines(results)
     out += ["## Charts", ""]
     for stem, title, png in charts:
@@ -159,7 +157,8 @@ def write(results, charts, path, missing):
     out += ["## Figures", ""]
     for spec in TABLES:
         out += _table(results, *spec)
-    known = {t[0] for t in TABLES} | {f for t in TABLES for f in t[5]}
+    out += io_report.sections(results)
+    known = {t[0] for t in TABLES} | {f for t in TABLES for f in t[5]} | io_report.FAMILIES
     others = [c for c in results.cases.values() if c.family not in known]
     if others:
         out += ["### Other cases", "", "| case | ns (median) | stddev | counters (median) |",

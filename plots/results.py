@@ -34,7 +34,7 @@ GB_SUFFIX = re.compile(r"^(real_time|manual_time|process_time|[a-z_]+:.*)$")
 
 # Case families named <family>/<port>/...: where ports are found when the context lists none.
 PORT_FAMILIES = {"switch", "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
-                 "hub_timers", "echo"}
+                 "hub_timers", "io_echo", "io_http"}
 
 
 class ResultsError(Exception):
@@ -42,7 +42,7 @@ class ResultsError(Exception):
 
 
 class Case:
-    """One benchmark (e.g. "echo/asm_separate/libev/100") with its summary statistics."""
+    """One benchmark (e.g. "hub_sleep0/asm_separate/libev/1000") with its summary statistics."""
 
     def __init__(self, name):
         self.name = name
@@ -208,26 +208,21 @@ def parse(doc, path="<results>"):
 
 
 # ---- what each figure is compared with (fixed in the project's conventions) ------------
-# (case, baseline case, metric). Echo is compared at every connection count with the plain
-# callback echo of the same loop; the conventions name 100 connections as the headline.
+# (case, baseline case, metric). The I/O servers' ratios (to the libev callback server, to
+# gevent) are io_report.py's.
 HEADLINE_RATIOS = [
     ("switch/asm_separate", "baseline_regswap", TIME),
     ("switch/ucontext", "baseline_swapcontext", TIME),
     ("switch/threads", "baseline_thread_handoff", TIME),
     ("switch_depth/stackcopy/0", "switch/asm_separate", TIME),
-    ("echo/*/libev/100", "baseline_echo/libev/100", "round_trips_per_s"),
-    ("echo/*/libuv/100", "baseline_echo/libuv/100", "round_trips_per_s"),
 ]
 
 
 def baseline_of(name):
     """(baseline case name, metric) that a case is compared with, or None."""
-    for case, base, metric in HEADLINE_RATIOS[:4]:
+    for case, base, metric in HEADLINE_RATIOS:
         if name == case:
             return base, metric
-    parts = name.split("/")
-    if parts[0] == "echo" and len(parts) == 4:
-        return "baseline_echo/%s/%s" % (parts[2], parts[3]), "round_trips_per_s"
     return None
 
 
@@ -246,7 +241,7 @@ def ratio(results, name):
 # ---- a stable order for tables and listings (the file's order is shuffled by interleaving)
 FAMILY_ORDER = ["baseline_regswap", "baseline_swapcontext", "baseline_thread_handoff", "switch",
                 "switch_depth", "lifecycle", "memory", "max_greenlets", "hub_sleep0",
-                "hub_timers", "baseline_echo", "echo"]
+                "hub_timers", "io_echo", "io_echo_peer", "io_http", "io_http_peer"]
 
 
 def sort_key(results, name):

@@ -4,6 +4,7 @@
  * of mechanism/arch/switch_<arch>_<abi>.S: callee-saved registers, FPU control words and
  * the stack pointer, nothing else.
  */
+#include <stddef.h>
 #include "port.h"
 #include "stack.h"
 #include "switch.h"
@@ -22,6 +23,16 @@ const gl_port_info gl__port_info = {
     .max_stack_size = (size_t)1 << 30,
     .default_stack_size = 256 * 1024,
     .separate_stacks = 1,
+};
+
+/* A suspended greenlet's registers are in the frame its sp points at (gdb: greenlet bt). */
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_REGS,
+    .base_indirect = 1,
+    .base_offset = offsetof(asm_ctx, sp),
+    .regs = gl__ctx_frame_regs,
+    .note = "a suspended greenlet's registers are in the frame gl__ctx_switch pushed on "
+            "its own stack",
 };
 
 static inline asm_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }

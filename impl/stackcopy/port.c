@@ -35,6 +35,7 @@
  * after any noreturn call, freeing the frames of greenlets suspended deeper down.
  */
 #define _GNU_SOURCE /* pthread_getattr_np */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,21 @@ const gl_port_info gl__port_info = {
     .max_stack_size = 0,
     .default_stack_size = 0, /* not used: greenlets grow on the thread's own stack */
     .separate_stacks = 0,
+};
+
+/* A suspended greenlet's registers are in the frame gl__ctx_switch_copy pushed at
+ * `start`; that frame and the newest of its data may be in the heap copy (gdb: greenlet
+ * bt shows where it resumes, not its older frames). */
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_COPIED,
+    .base_indirect = 1,
+    .base_offset = offsetof(sc_ctx, start),
+    .regs = gl__ctx_frame_regs,
+    .copy_offset = offsetof(sc_ctx, copy),
+    .copied_offset = offsetof(sc_ctx, saved),
+    .note = "a suspended greenlet's stack slice is partly copied to the heap and partly "
+            "overwritten by the running greenlet: only where it resumes can be shown until "
+            "it runs again",
 };
 
 static inline sc_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
@@ -306,7 +322,21 @@ int gl__port_init_main(gl_greenlet *main)
     return GL_OK;
 }
 
-void gl__port_exit_main(gl_greenlet *main) { (void)main; }
+/* The heap copy of a greenlet's stack slice (kept between switches for reuse). */
+static void free_copy(sc_ctx *c)
+{
+    free(c->copy);
+    c->copy = NULL;
+    c->saved = c->cap = 0;
+#if GL_ASAN
+    free(c->shadow);
+    c->shadow = NULL;
+    c->shadow_cap = 0;
+#endif
+}
+
+/* The main greenlet is never released as a greenlet: its copy goes with its thread. */
+void gl__port_exit_main(gl_greenlet *main) { free_copy(ctx(main)); }
 
 static void first_entry(void *arg)
 {
@@ -331,7 +361,8 @@ NO_ASAN void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
     fiber_arrive(f);
     if (__builtin_expect(f->refused, 0)) {
         f->refused = 0;
-        gl__port_switch_refused(from);
+        gl__port_switch_refused(from, GL_ENOMEM, "switch: out of memory saving a slice of "
+                                                 "the stack (port stackcopy)");
     }
 }
 
@@ -348,13 +379,4 @@ NO_ASAN void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)
     __builtin_trap(); /* a finished greenlet is never resumed */
 }
 
-void gl__port_release(gl_greenlet *g)
-{
-    sc_ctx *c = ctx(g);
-    free(c->copy);
-    c->copy = NULL;
-#if GL_ASAN
-    free(c->shadow);
-    c->shadow = NULL;
-#endif
-}
+void gl__port_release(gl_greenlet *g) { free_copy(ctx(g)); }

@@ -13,6 +13,12 @@
  * ends, the OS threads of its still-suspended greenlets are woken and told to exit
  * without running any more of their code, and joined: no thread is left behind.
  *
+ * pthread_exit() (or a cancellation) inside a greenlet ends the logical thread, as on
+ * the ports where the greenlet runs on that thread: the greenlet's OS thread unwinds
+ * (its cleanup handlers run), then hands the baton to the main greenlet's OS thread,
+ * which joins it and calls pthread_exit() with its value in turn (its own cleanup
+ * handlers run, and pthread_join() of the thread the user created returns that value).
+ *
  * What this strategy cannot hide: C thread-local variables (`__thread`, errno) are per
  * OS thread, so each greenlet sees its own, not its logical thread's; a process-wide
  * signal is handled on a thread that does not run greenlets (greenlet threads block
@@ -26,6 +32,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +47,9 @@ enum { THREAD_NONE, THREAD_LIVE, THREAD_JOINED };
 
 typedef struct th_ctx {
     atomic_int baton;          /* futex word: BATON_* */
-    int cancel;                /* woken only to end its OS thread, running no user code */
+    int cancel;                /* woken only to end its OS thread, running no user code;
+                                  the main greenlet: to exit, as `exit_from` did */
+    struct th_ctx *exit_from;  /* main greenlet: the greenlet whose OS thread exited */
     int ended;                 /* the greenlet finished: its OS thread is on its way out */
     int state;                 /* THREAD_*; a main greenlet is its thread's own code */
     pthread_t tid;
@@ -70,6 +79,15 @@ const gl_port_info gl__port_info = {
 #else
 #define ALTSTACK_SIZE (16 * 1024)
 #endif
+
+/* A suspended greenlet is an OS thread waiting for the baton: a debugger shows its
+ * stack as that thread's (gdb: greenlet bt switches to it). */
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_THREAD,
+    .thread_offset = offsetof(th_ctx, tid),
+    .note = "each greenlet is an OS thread: a suspended one is a thread waiting for the "
+            "baton, and its stack is that thread's",
+};
 
 static inline th_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
 
@@ -124,6 +142,28 @@ static void unlink_live(th_ctx *c)
  * longjmp rather than pthread_exit unwinds no user frames. */
 static __thread jmp_buf *exit_point;
 
+/* Set in a greenlet's OS thread while it may run user code: its destructor runs only
+ * if the thread ends another way than through exit_point, i.e. by pthread_exit(). */
+static pthread_key_t exited_inside_key;
+static pthread_once_t exited_inside_once = PTHREAD_ONCE_INIT;
+
+/* In the exiting greenlet's OS thread, after its cleanup handlers: the main greenlet's
+ * OS thread (waiting for the baton, as every suspended greenlet) takes the exit on. */
+static void exited_inside(void *arg)
+{
+    th_ctx *c = arg, *home = c->home;
+    c->ended = 1;
+    home->exit_from = c;
+    home->cancel = 1;
+    baton_give(home);
+}
+
+static void make_exited_inside_key(void)
+{
+    if (pthread_key_create(&exited_inside_key, exited_inside) != 0)
+        abort(); /* no TLS keys left: nothing sensible to do */
+}
+
 static void *thread_main(void *arg)
 {
     gl_greenlet *g = arg;
@@ -138,9 +178,11 @@ static void *thread_main(void *arg)
     if (setjmp(out) == 0) {
         exit_point = &out;
         baton_wait(c);
+        pthread_setspecific(exited_inside_key, c);
         if (!c->cancel)
             gl__entry(g); /* never returns: ends in gl__port_switch_final */
     }
+    pthread_setspecific(exited_inside_key, NULL); /* ended through exit_point */
 #if ALTSTACK_SIZE
     stack_t off = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
     sigaltstack(&off, NULL);
@@ -221,12 +263,33 @@ static void end_thread(th_ctx *c)
     c->state = THREAD_JOINED;
 }
 
+/* Woken with `cancel` set: a suspended greenlet's OS thread ends without running more
+ * of its code; the main greenlet's (woken by exited_inside) exits as the greenlet that
+ * called pthread_exit() did, with its value. */
+__attribute__((noreturn)) static void cancelled(th_ctx *f)
+{
+    th_ctx *exited = f->exit_from;
+    if (!exited)
+        longjmp(*exit_point, 1);
+    f->exit_from = NULL;
+    f->cancel = 0;
+    unlink_live(exited);
+    void *value;
+    int rc = pthread_join(exited->tid, &value);
+    if (rc != 0)
+        fatal("pthread_join", rc);
+    exited->state = THREAD_JOINED;
+    pthread_exit(value);
+}
+
 /* ---- the port interface ------------------------------------------------------------- */
 
 int gl__port_init_main(gl_greenlet *main)
 {
+    pthread_once(&exited_inside_once, make_exited_inside_key);
     th_ctx *c = ctx(main);
     c->state = THREAD_LIVE; /* it is the calling thread itself; never joined */
+    c->tid = pthread_self(); /* for debuggers only */
     c->home = c;
     c->prev = c->next = c;
     return GL_OK;
@@ -258,15 +321,21 @@ void gl__port_switch(gl_greenlet *from, gl_greenlet *to)
     th_ctx *f = ctx(from), *t = ctx(to);
     if (t->state != THREAD_NONE) {
         baton_give(t);
-    } else if (start_thread(f, to) != 0) {
-        /* No OS thread to be had (thread or memory limits): the switch fails with an
-         * error in the caller, and `to` stays unstarted. */
-        gl__port_switch_refused(from);
-        return;
+    } else {
+        int rc = start_thread(f, to);
+        if (rc != 0) {
+            /* No OS thread to be had: the switch fails with an error in the caller, and
+             * `to` stays unstarted. */
+            gl__port_switch_refused(from, GL_ENOSTACK, "no OS thread for the greenlet: "
+                                    "pthread_create: %s%s", strerror(rc), rc == EAGAIN ?
+                                    " (a thread limit: RLIMIT_NPROC, kernel.threads-max, "
+                                    "kernel.pid_max or the cgroup's pids.max)" : "");
+            return;
+        }
     }
     baton_wait(f);
-    if (f->cancel)
-        longjmp(*exit_point, 1);
+    if (__builtin_expect(f->cancel, 0))
+        cancelled(f);
 }
 
 void gl__port_switch_final(gl_greenlet *from, gl_greenlet *to)

@@ -6,6 +6,8 @@
  * signal mask, one rt_sigprocmask system call per switch. That is what this port
  * measures; it does not work around it.
  */
+#define _GNU_SOURCE /* REG_* names of mcontext_t */
+#include <stddef.h>
 #include <stdint.h>
 #include <ucontext.h>
 #include "port.h"
@@ -25,6 +27,30 @@ const gl_port_info gl__port_info = {
     .max_stack_size = (size_t)1 << 30,
     .default_stack_size = 256 * 1024,
     .separate_stacks = 1,
+};
+
+/* A suspended greenlet's registers are in its ucontext (gdb: greenlet bt). */
+#define UC_REG(name, field) {name, (int)offsetof(uc_ctx, uc.uc_mcontext.field), 0}
+static const gl__debug_reg uc_regs[] = {
+#if defined(__x86_64__)
+    UC_REG("rbx", gregs[REG_RBX]), UC_REG("rbp", gregs[REG_RBP]),
+    UC_REG("r12", gregs[REG_R12]), UC_REG("r13", gregs[REG_R13]),
+    UC_REG("r14", gregs[REG_R14]), UC_REG("r15", gregs[REG_R15]),
+    UC_REG("rip", gregs[REG_RIP]), UC_REG("rsp", gregs[REG_RSP]),
+#elif defined(__aarch64__)
+    UC_REG("x19", regs[19]), UC_REG("x20", regs[20]), UC_REG("x21", regs[21]),
+    UC_REG("x22", regs[22]), UC_REG("x23", regs[23]), UC_REG("x24", regs[24]),
+    UC_REG("x25", regs[25]), UC_REG("x26", regs[26]), UC_REG("x27", regs[27]),
+    UC_REG("x28", regs[28]), UC_REG("x29", regs[29]), UC_REG("x30", regs[30]),
+    UC_REG("pc", pc), UC_REG("sp", sp),
+#endif
+    {NULL, 0, 0},
+};
+
+const gl__port_debug gl__port_debug_info = {
+    .kind = GL__DEBUG_REGS,
+    .regs = uc_regs,
+    .note = "a suspended greenlet's registers are in the ucontext swapcontext saved",
 };
 
 static inline uc_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }

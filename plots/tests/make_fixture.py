@@ -17,7 +17,9 @@ import statistics
 
 PORTS = ["asm_separate", "ucontext", "stackcopy", "threads"]
 LOOPS = ["libev", "libuv"]
-CONNS = [1, 10, 100, 1000, 8000]
+CONNS = [1, 100, 10000]
+SIZES = [64, 16384]
+HTTP_CONNS = [100, 1000]
 DEPTHS = [0, 1, 4, 16, 64]
 REPS = 3
 
@@ -29,26 +31,71 @@ MAX = {"asm_separate": (32000, "vm.max_map_count"), "ucontext": (32700, "vm.max_
        "stackcopy": (1000000, "cap 1000000"), "threads": (9800, "threads")}
 SLEEP0_NS = {"asm_separate": 60.0, "ucontext": 220.0, "stackcopy": 90.0, "threads": 5000.0}
 TIMERS_NS = {"asm_separate": 300.0, "ucontext": 450.0, "stackcopy": 320.0, "threads": 9000.0}
+# I/O echo servers: round trips/s at 64 B and 100 connections, server CPU µs per round trip
 ECHO_PEAK = {"asm_separate": 100000.0, "ucontext": 90000.0, "stackcopy": 95000.0, "threads": 40000.0}
-BASELINE_ECHO_PEAK = 120000.0
-ECHO_SHAPE = {1: 0.3, 10: 0.8, 100: 1.0, 1000: 0.9, 8000: 0.75}
+ECHO_CPU = {"asm_separate": 8.0, "ucontext": 9.0, "stackcopy": 8.5, "threads": 20.0}
+PEER_PEAK = {"libev_callback": (120000.0, 7.0), "libuv_poll": (110000.0, 7.5),
+             "gevent": (50000.0, 20.0), "thread_per_conn": (30000.0, 25.0)}
+ECHO_SHAPE = {1: 0.3, 100: 1.0, 10000: 0.75}
+SIZE_FACTOR = {64: 1.0, 16384: 0.5}
+HTTP_PEAK = {"asm_separate": 60000.0, "ucontext": 50000.0, "stackcopy": 58000.0,
+             "threads": 15000.0, "libev_callback": 80000.0, "gevent": 6000.0}
 LOOP_FACTOR = {"libev": 1.0, "libuv": 0.9}
-FAILS = {"echo/threads/libuv/8000": "echo: pthread_create failed after 7900 connections (EAGAIN)"}
+# HTTP points where some wrk runs completed no request (the others are the repetitions)
+HTTP_EMPTY = {"io_http/threads/libuv/1000": 1.0}
+FAILS = {"io_echo_peer/thread_per_conn/16384/10000":
+         "connection 9001: the server closed it after 0 of 16384 bytes echoed; server's last "
+         "words: pthread_create: Resource temporarily unavailable (with 9000 connection threads "
+         "running)"}
 
 # name -> factor applied to the median of the case's main metric in fixture_b.json
 B_CHANGES = {
     "switch/asm_separate": 1.5,           # ns per switch 4 -> 6
     "lifecycle/stackcopy": 0.5,           # 300 ns -> 150 ns, written in "us" to test units
-    "echo/asm_separate/libev/100": 0.8,   # round_trips_per_s 100000 -> 80000
+    "io_echo/asm_separate/libev/64/100": 0.8,  # round_trips_per_s 100000 -> 80000
 }
 B_ONLY = "switch/newport"                 # a case only B has
 A_ONLY = "hub_timers/threads/libuv"       # a case only A has
 
 
-def echo_counters(peak, conns):
-    rtps = round(peak * ECHO_SHAPE[conns])
+def echo_counters(peak, cpu_us, size, conns):
+    rtps = round(peak * ECHO_SHAPE[conns] * SIZE_FACTOR[size])
     p50 = round(conns / rtps * 1e6, 1) + 20.0      # µs: queueing behind the other connections
-    return {"round_trips_per_s": float(rtps), "p50_us": p50, "p99_us": round(p50 * 2.5, 1)}
+    return {"round_trips_per_s": float(rtps), "p50_us": p50, "p99_us": round(p50 * 2.5, 1),
+            "server_cpu_us_per_rt": cpu_us / SIZE_FACTOR[size], "client_cpu_util": 0.9,
+            "connections": float(conns), "message_bytes": float(size)}
+
+
+def http_counters(peak, cpu_us, conns):
+    rps = peak * (1.0 if conns == 100 else 0.9)
+    return {"requests_per_s": rps, "p50_us": conns / rps * 1e6, "p99_us": conns / rps * 3e6,
+            "server_cpu_us_per_req": cpu_us * 1.5, "connections": float(conns)}
+
+
+def io_cases():
+    """The I/O servers' points: io_echo(_peer) and io_http(_peer), as harness/io/run.sh names
+    them (the load generator's slices are repetitions, like Google Benchmark's)."""
+    out = []
+    servers = [("io_echo/%s/%s" % (p, lp), ECHO_PEAK[p] * LOOP_FACTOR[lp], ECHO_CPU[p], p)
+               for p in PORTS for lp in LOOPS]
+    servers += [("io_echo_peer/" + n, peak, cpu, n) for n, (peak, cpu) in PEER_PEAK.items()]
+    for prefix, peak, cpu, _ in servers:
+        for size in SIZES:
+            for c in CONNS:
+                counters = echo_counters(peak, cpu, size, c)
+                out.append(("io", "%s/%d/%d" % (prefix, size, c), "",
+                            1e9 / counters["round_trips_per_s"], counters, None))
+    for prefix, _, cpu, key in servers:
+        http = "io_http" + prefix[len("io_echo"):]
+        if key in HTTP_PEAK and "libuv_" not in prefix:
+            for c in HTTP_CONNS:
+                counters = http_counters(HTTP_PEAK[key] * LOOP_FACTOR.get(prefix.split("/")[-1], 1.0),
+                                         cpu, c)
+                name = "%s/%d" % (http, c)
+                if name in HTTP_EMPTY:
+                    counters["wrk_runs_without_requests"] = HTTP_EMPTY[name]
+                out.append(("io", name, "", 1e9 / counters["requests_per_s"], counters, None))
+    return out
 
 
 def cases():
@@ -57,11 +104,6 @@ def cases():
     out.append(("baselines", "baseline_regswap", "", 2.0, {}, None))
     out.append(("baselines", "baseline_swapcontext", "", 150.0, {}, None))
     out.append(("baselines", "baseline_thread_handoff", "/real_time", 3500.0, {}, None))
-    for loop in LOOPS:
-        for c in CONNS:
-            counters = echo_counters(BASELINE_ECHO_PEAK * LOOP_FACTOR[loop], c)
-            out.append(("baselines", "baseline_echo/%s/%d" % (loop, c), "/real_time",
-                        1e9 / counters["round_trips_per_s"], counters, None))
     for p in PORTS:
         suffix = "/real_time" if p == "threads" else ""
         out.append((p, "switch/" + p, suffix, SWITCH_NS[p], {}, None))
@@ -76,11 +118,7 @@ def cases():
                 out.append((p, "hub_sleep0/%s/%s/%d" % (p, loop, n), suffix,
                             SLEEP0_NS[p] * LOOP_FACTOR[loop] ** -1 * (1.2 if n == 1000 else 1.0), {}, None))
             out.append((p, "hub_timers/%s/%s" % (p, loop), suffix, TIMERS_NS[p], {}, None))
-            for c in CONNS:
-                counters = echo_counters(ECHO_PEAK[p] * LOOP_FACTOR[loop], c)
-                out.append((p, "echo/%s/%s/%d" % (p, loop, c), "/real_time",
-                            1e9 / counters["round_trips_per_s"], counters, None))
-    return out
+    return out + io_cases()
 
 
 def entries(rng, family_index, name, time_ns, counters, label, unit="ns", error=None):

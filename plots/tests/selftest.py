@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Self-test of plots/: plot.py draws the six charts from the fixtures with the fixtures' values,
+"""Self-test of plots/: plot.py draws the charts from the fixtures with the fixtures' values,
 degrades on partial files, refuses malformed ones; compare.py computes the right ratios.
 
 usage: /usr/bin/python3 plots/tests/selftest.py OUT_DIR      (make test runs it: plots-selftest)
@@ -22,13 +22,15 @@ sys.path.insert(0, os.path.dirname(HERE))
 from matplotlib.colors import to_hex  # noqa: E402
 
 import compare  # noqa: E402
+import io_report  # noqa: E402
 import plot  # noqa: E402
 import results  # noqa: E402
 import style  # noqa: E402
 
 FIXTURE = os.path.join(HERE, "fixture.json")
 FIXTURE_B = os.path.join(HERE, "fixture_b.json")
-STEMS = ["switch", "switch_depth", "memory", "echo_throughput", "echo_p99", "rates"]
+STEMS = ["switch", "switch_depth", "memory", "rates", "io_echo_throughput", "io_echo_p99",
+         "io_echo_cpu", "io_http"]
 passed, failed = 0, 0
 
 
@@ -112,17 +114,37 @@ def test_full(out):
     check("memory chart: the limit hit is named from the label",
           any("vm.max_map_count" in n for n in notes) and any("cap 1000000" in n for n in notes))
 
-    ax = figs["echo_throughput"].axes[0]
-    lines = errorbar_lines(ax)
-    check("echo chart: a line per port x loop plus the two callback baselines",
-          len(lines) == 10, len(lines))
-    threads_uv = [ln for ln in lines if to_hex(ln.get_color()) == colours["threads"]
-                  and ln.get_linestyle() == "--"]
-    check("echo chart: libuv dashed, the failed 8000 point left out",
-          len(threads_uv) == 1 and list(threads_uv[0].get_xdata()) == [1, 10, 100, 1000])
-    check("echo chart: the failed case is named as missing",
-          any("echo/threads/libuv/8000" in m for m in missing["echo_throughput"]))
-    check("echo chart: log x", ax.get_xscale() == "log")
+    fig = figs["io_echo_throughput"]
+    panels = [a for a in fig.axes if a.get_title().endswith("messages")]
+    check("io echo chart: a panel per message size",
+          [a.get_title() for a in panels] == ["64-byte messages", "16 KiB messages"],
+          [a.get_title() for a in panels])
+    lines = errorbar_lines(panels[0])
+    check("io echo chart: a line per port x loop and per peer", len(lines) == 12, len(lines))
+    asm_uv = [ln for ln in lines if to_hex(ln.get_color()) == colours["asm_separate"]
+              and ln.get_linestyle() == "--"]
+    check("io echo chart: a port's server in its colour, libuv dashed, median at 100 conns",
+          len(asm_uv) == 1 and list(asm_uv[0].get_xdata()) == [1, 100, 10000]
+          and close(list(asm_uv[0].get_ydata())[1], 90000.0), asm_uv and asm_uv[0].get_ydata())
+    peers = [ln for ln in lines if ln.get_linewidth() > 3]
+    check("io echo chart: the four peers drawn apart (thick, grey/black, not a port colour)",
+          len(peers) == 4 and not {to_hex(ln.get_color()) for ln in peers}
+          & set(style.PORT_COLOURS.values()), len(peers))
+    big = [ln for ln in errorbar_lines(panels[1]) if ln.get_marker() == "v"]
+    check("io echo chart: a point out of reach is left out of its line",
+          len(big) == 1 and list(big[0].get_xdata()) == [1, 100], big and big[0].get_xdata())
+    check("io echo chart: the point out of reach is named with its reason",
+          any("io_echo_peer/thread_per_conn/16384/10000 (connection 9001" in m
+              for m in missing["io_echo_throughput"]), missing["io_echo_throughput"])
+    check("io echo chart: log x", panels[0].get_xscale() == "log")
+    cpu = errorbar_lines([a for a in figs["io_echo_cpu"].axes if a.get_title()][0])
+    check("io cpu chart: server µs per round trip (gevent 20 at 64 B)",
+          any(close(list(ln.get_ydata())[1], 20.0) and ln.get_marker() == "^" for ln in cpu))
+    ax = figs["io_http"].axes[0]
+    heights = sorted(round(p.get_height()) for p in ax.patches)
+    check("io http chart: bars per server and connection count, pywsgi the lowest",
+          len(ax.patches) == 20 and heights[0] == 5400 and heights[-1] == 80000,
+          (len(ax.patches), heights[:2], heights[-1:]))
 
     colour_of = {}
     for a in figs["rates"].axes:
@@ -146,20 +168,35 @@ def test_full(out):
     with open(out + "/report.md") as f:
         text = f.read()
     check("report: switch row with median, and ratio to its baseline",
-          "| asm_separate | 4.00 | 0.108 | 3 | 2.00× baseline_regswap |" in text)
-    check("report: echo headline ratio to the callback echo (100000/120000)",
-          "| echo/asm_separate/libev/100 | 100,000 round_trips_per_s | baseline_echo/libev/100 "
-          "| 120,000 round_trips_per_s | 0.83× |" in text)
+          "| asm_separate | 4.00 | 0.133 | 3 | 2.00× baseline_regswap |" in text)
+    check("report: io ratio table: the hub on asm_separate over libev callbacks and gevent",
+          "| hub asm_separate (libev) | 100 | 100 k | 0.83× | 2.00× | 8.00 | 1.14× | 2.50× |"
+          in text)
+    check("report: io targets with their verdicts",
+          "| hub asm_separate/libev, 100 conns: round trips/s ÷ libev callbacks | 0.83× | ≥ 0.95× "
+          "| MISSED |" in text and "| HTTP hub asm_separate/libev, 100 conns: requests/s ÷ gevent "
+          "pywsgi | 10.00× | ≥ 3.00× | met |" in text)
     check("report: the limit hit is in the table", "| threads | 9,800 |" in text
           and "| threads |" in text and "threads |" in text.split("Largest number")[1])
-    check("report: the failure message is in the table",
-          "failed: echo: pthread_create failed" in text)
+    check("report: HTTP runs that completed no request are counted beside the median",
+          "| hub threads (libuv) | 1000 | 12 k (1 of 4 wrk runs completed nothing) |" in text)
+    check("report: a point out of reach, with its reason",
+          "| io_echo_peer/thread_per_conn/16384/10000 | connection 9001: the server closed it"
+          in text and "pthread_create: Resource temporarily unavailable" in text)
     links = [line.split("](")[1].rstrip(")") for line in text.splitlines()
              if line.startswith("![")]
-    check("report: the six charts are embedded by relative links that resolve",
-          len(links) == 6 and all(not os.path.isabs(ln) and os.path.exists(
+    check("report: the charts are embedded by relative links that resolve",
+          len(links) == len(STEMS) and all(not os.path.isabs(ln) and os.path.exists(
               os.path.join(out, ln)) for ln in links), links)
     check("report: machine description", "| CPU | Example CPU @ 2.10GHz (2 cores) |" in text)
+    out_text = io.StringIO()
+    with contextlib.redirect_stdout(out_text):
+        status = io_report.main(["io_report.py", FIXTURE])
+    summary = out_text.getvalue()
+    check("io_report.py prints the I/O targets and ratios for the terminal",
+          status == 0 and "## I/O" in summary and "÷ gevent" in summary
+          and "| hub stackcopy/libev, 10000 conns: round trips/s ÷ gevent | 1.90× | ≥ 2.00× | MISSED |"
+          in summary, summary[:400])
 
 
 def test_partial(out):
@@ -168,14 +205,14 @@ def test_partial(out):
     quick = copy.deepcopy(doc)
     quick["context"]["switchyard"]["quick"] = True
     quick["benchmarks"] = [b for b in doc["benchmarks"]
-                           if not b["name"].startswith(("hub_", "echo", "baseline_echo"))
+                           if not b["name"].startswith(("hub_", "io_"))
                            and results.case_name(b) != "switch_depth/stackcopy/64"]
     path = write_json(out + "/quick.json", quick)
     status, err = run_plot([path, "--out", out + "/quick", "--report", out + "/quick.md"])
-    check("a QUICK file without hub and echo cases still draws (exit 0)", status == 0, err)
-    check("...all six charts", all(os.path.exists("%s/quick/%s.png" % (out, s)) for s in STEMS))
+    check("a QUICK file without hub and I/O cases still draws (exit 0)", status == 0, err)
+    check("...all the charts", all(os.path.exists("%s/quick/%s.png" % (out, s)) for s in STEMS))
     check("...and says what is missing",
-          "all hub_sleep0 cases" in err and "all echo cases" in err
+          "all hub_sleep0 cases" in err and "all io_echo cases" in err
           and "switch_depth/stackcopy/64" in err, err)
     with open(out + "/quick.md") as f:
         text = f.read()
@@ -184,12 +221,12 @@ def test_partial(out):
 
     zero = copy.deepcopy(doc)
     for b in zero["benchmarks"]:
-        if results.case_name(b) == "echo/asm_separate/libev/1":
+        if results.case_name(b) == "io_echo/asm_separate/libev/64/1":
             b["round_trips_per_s"] = b["p99_us"] = 0.0
     path = write_json(out + "/zero.json", zero)
     status, err = run_plot([path, "--out", out + "/zero", "--no-report"])
     check("a zero where a log axis needs a positive value is named, not drawn",
-          status == 0 and "echo/asm_separate/libev/1 (p99_us = 0)" in err, err)
+          status == 0 and "io_echo/asm_separate/libev/64/1 (p99_us = 0)" in err, err)
 
     bare = {"benchmarks": [b for b in doc["benchmarks"] if b["name"].startswith("switch/")]}
     path = write_json(out + "/bare.json", bare)
@@ -241,7 +278,7 @@ def test_compare(_out):
     r = by[("lifecycle/stackcopy", results.TIME)]
     check("compare: lifecycle/stackcopy 300 ns -> 0.15 us is B/A 0.5, better (units converted)",
           close(r.ratio, 0.5) and r.verdict == "better", (r.ratio, r.verdict))
-    r = by[("echo/asm_separate/libev/100", "round_trips_per_s")]
+    r = by[("io_echo/asm_separate/libev/64/100", "round_trips_per_s")]
     check("compare: echo round trips 100000 -> 80000 is B/A 0.8, worse",
           close(r.ratio, 0.8) and r.verdict == "worse", (r.ratio, r.verdict))
     r = by[("switch/ucontext", results.TIME)]
@@ -251,8 +288,8 @@ def test_compare(_out):
           only_a == ["hub_timers/threads/libuv"] and only_b == ["switch/newport"],
           (only_a, only_b))
     check("compare: failed cases are listed, not compared",
-          any(f.startswith("echo/threads/libuv/8000") for f in failed_cases)
-          and ("echo/threads/libuv/8000", "round_trips_per_s") not in by)
+          any(f.startswith("io_echo_peer/thread_per_conn/16384/10000") for f in failed_cases)
+          and ("io_echo_peer/thread_per_conn/16384/10000", "round_trips_per_s") not in by)
     means = compare.geomeans(rows)
     check("compare: geometric mean of B/A over the switch cases (1.5 and three 1s)",
           close(means["switch"][0], 1.5 ** 0.25) and means["switch"][1] == 4, means.get("switch"))

@@ -8,7 +8,10 @@
  *   mechanism/stack.h   gl__stack_alloc/free: mmap'd stacks with a guard page, pooled;
  *                       gl__fiber_leave/arrive: the AddressSanitizer fiber annotations;
  *   mechanism/switch.h  gl__ctx_switch/gl__ctx_make: the register swap of
- *                       mechanism/arch/switch_<arch>_<abi>.S.
+ *                       mechanism/arch/switch_<arch>_<abi>.S, and gl__ctx_frame_regs,
+ *                       its saved frame as a debugger reads it.
+ * Optional: `const gl__port_debug gl__port_debug_info` (core/port.h) says where a
+ * suspended greenlet's registers are, for gdb's `greenlet bt`.
  */
 #include "port.h"
 
