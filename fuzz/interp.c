@@ -100,12 +100,21 @@ static const char *value_text(char *buf, size_t sz, void *v)
     return buf;
 }
 
-/* "E<code>/<data>" */
-static const char *error_text(char *buf, size_t sz, int code, void *data)
+/* "E<code>/<data>"; "E<code>(E<inner>/<data>)" when gl_last_error() holds another code
+ * than the one returned (GL_ECLEANUP: the error the cleanup ended with). */
+static const char *error_text2(char *buf, size_t sz, int code, int inner, void *data)
 {
     char d[32];
-    snprintf(buf, sz, "E%d/%s", code, value_text(d, sizeof d, data));
+    if (inner == code)
+        snprintf(buf, sz, "E%d/%s", code, value_text(d, sizeof d, data));
+    else
+        snprintf(buf, sz, "E%d(E%d/%s)", code, inner, value_text(d, sizeof d, data));
     return buf;
+}
+
+static const char *error_text(char *buf, size_t sz, int code, void *data)
+{
+    return error_text2(buf, sz, code, code, data);
 }
 
 /* " | g0:R g1:A<g0 ..." appended to a result line (at most 8 greenlets of ~40 bytes). */
@@ -191,19 +200,25 @@ static void count_target(int self, gl_greenlet *t, int is_throw)
 /* ---- ops ---------------------------------------------------------------------------- */
 
 typedef struct {
-    int code;       /* 0: a value */
-    void *value;    /* the value, or the error's data */
+    int code;       /* 0: a value; else the error code the op returned */
+    int inner;      /* the code of gl_last_error() (GL_ECLEANUP: the cleanup's error) */
+    void *value;    /* the value, or gl_last_error()'s data */
     int ends;       /* return / raise: the script ends */
     int released;   /* destroy: the handle was given back */
 } fz_result;
 
-/* What the header's contract says of gl_destroy's return code: the handle was given back
- * unless the greenlet survived (GL_ENOTDEAD) or the call was refused for being about the
- * running greenlet (GL_EBUSY: the caller knows it is destroying itself). */
-static int destroy_released(int rc, int target_was_self)
+/* The error an op returned, as gl_last_error() describes it. */
+static void take_error(fz_result *r, int rc)
 {
-    return rc != GL_ENOTDEAD && !(target_was_self && rc == GL_EBUSY);
+    const gl_error *e = gl_last_error();
+    r->code = rc;
+    r->inner = e->code;
+    r->value = e->data;
 }
+
+/* What the header's contract says of gl_destroy's return code: exactly GL_OK and
+ * GL_ECLEANUP mean the handle was given back. */
+static int destroy_released(int rc) { return rc == GL_OK || rc == GL_ECLEANUP; }
 
 static void do_destroy(int self, const fz_op *op, fz_result *r)
 {
@@ -227,13 +242,17 @@ static void do_destroy(int self, const fz_op *op, fz_result *r)
     S.destroying[t]++;
     int rc = gl_destroy(g);
     S.destroying[t]--;
-    r->code = rc;
-    r->value = rc ? gl_last_error()->data : NULL;
-    r->released = destroy_released(rc, was_self);
+    if (rc)
+        take_error(r, rc);
+    r->released = destroy_released(rc);
     if (r->released)
         S.released[t] = 1;
-    if (!was_self && !unstarted && !dead)
-        count(!r->released ? FZ_COV_destroy_survived
+    if (rc == GL_EDESTROYING)
+        count(FZ_COV_destroy_refused_destroying);
+    else if (rc == GL_ECYCLE)
+        count(FZ_COV_destroy_refused_ancestor);
+    else if (!was_self && !unstarted && !dead)
+        count(rc == GL_ENOTDEAD ? FZ_COV_destroy_survived
               : rc == GL_OK ? FZ_COV_destroy_suspended_killed
                             : FZ_COV_destroy_suspended_error);
 }
@@ -275,8 +294,10 @@ static void exec_op(int self, const fz_op *op, fz_result *r)
         S.trace_fail = 1;
         break;
     }
-    r->code = rc;
-    r->value = rc ? gl_last_error()->data : v;
+    if (rc)
+        take_error(r, rc);
+    else
+        r->value = v;
 }
 
 /* Runs the op `depth` calls deep, each frame holding locals that must come back intact
@@ -337,7 +358,7 @@ static void print_result(const char *label, int self, const fz_op *op, const fz_
     if (gl_current() != S.g[self])
         emit("g%d.%s WRONG CURRENT g%d", self, label, index_of(gl_current()));
     state_text(st, sizeof st);
-    const char *what = r->code ? error_text(v, sizeof v, r->code, r->value)
+    const char *what = r->code ? error_text2(v, sizeof v, r->code, r->inner, r->value)
                                : r->value ? value_text(v, sizeof v, r->value)
                                : op->kind == FZ_SWITCH || op->kind == FZ_THROW ? "nil" : "ok";
     if (op->kind == FZ_DESTROY)
@@ -395,7 +416,8 @@ static void *run_script(int self)
             count(FZ_COV_error_received);
         if (r.code && op->reraise) {
             count(FZ_COV_end_reraise);
-            emit("g%d end reraise %s", self, error_text(e, sizeof e, r.code, r.value));
+            /* gl_reraise() raises gl_last_error(): for GL_ECLEANUP, the cleanup's error */
+            emit("g%d end reraise %s", self, error_text(e, sizeof e, r.inner, r.value));
             return gl_reraise();
         }
     }

@@ -11,7 +11,9 @@
  *                                          then every greenlet: R running, A suspended,
  *                                          U unstarted, D dead, <parent; - released
  *   g0.3 destroy g2                        destroy results end with "released" or "held":
- *   g0.3 = E12/nil held | ...              what the header's contract says of the handle
+ *   g0.3 = E12/nil held | ...              what the header's contract says of the handle;
+ *   g0.4 = E14(E100/203) released | ...    E<rc>(E<code>/<data>) when gl_last_error()
+ *                                          has another code than the one returned
  *   g1.4 destroy g2 skipped (released)     an op naming a released greenlet does nothing
  *   g1 end reraise E4/nil                  a run function ends: return / raise / reraise
  *   g0.final destroy g2                    after main's script: every greenlet still held
@@ -61,9 +63,11 @@
     X(destroy_dead)                                                                     \
     X(destroy_suspended_killed)  /* GreenletExit ended it: GL_OK */                     \
     X(destroy_suspended_error)   /* it ended with another error: released */            \
-    X(destroy_survived)          /* held afterwards (GL_ENOTDEAD) */                    \
+    X(destroy_survived)          /* GL_ENOTDEAD: alive, still held */                   \
     X(destroy_self)              /* GL_EBUSY */                                         \
     X(destroy_nested)            /* another destroy of it was in progress */            \
+    X(destroy_refused_destroying) /* ... refused: GL_EDESTROYING */                     \
+    X(destroy_refused_ancestor)  /* of an ancestor of the destroyer: GL_ECYCLE */       \
     X(destroy_ancestor)          /* of an ancestor of the destroyer */                  \
     X(destroy_from_cleanup)      /* by a greenlet that is itself being destroyed */     \
     X(skipped_released)          /* ops naming a released greenlet */                   \

@@ -29,8 +29,10 @@ The C API mapped onto Python greenlet:
                            it alive: unstarted or dead -> forgotten; suspended -> parent set
                            to the current greenlet, GreenletExit() thrown in, parent put back
                            (UserGreenlet::ParentIsCurrentGuard). What gl_destroy returns is
-                           the C contract's (see destroy()); --selftest checks the emulation
-                           against real garbage collection where both exist.
+                           the C contract's (see Interp.destroy); --selftest checks the
+                           emulation against real garbage collection where both exist.
+                           The GreenletExit carries no argument: the C one has NULL data
+                           (its message, Python's argument, is in gl_error.message).
 """
 import gc
 import io
@@ -42,7 +44,8 @@ import time
 import greenlet
 from greenlet import GreenletExit, getcurrent
 
-GL_EEXIT, GL_ECYCLE, GL_EMAIN, GL_EBUSY, GL_ENOTDEAD, GL_ETRACE = 1, 4, 5, 8, 12, 13
+GL_EEXIT, GL_ECYCLE, GL_EMAIN, GL_EBUSY, GL_ENOTDEAD, GL_ETRACE, GL_ECLEANUP, GL_EDESTROYING = \
+    1, 4, 5, 8, 12, 13, 14, 15
 
 KINDS = ("switch", "throw", "set_parent", "destroy", "return", "raise", "trace_fail")
 NARGS = {"switch": 2, "throw": 3, "set_parent": 2, "destroy": 1, "return": 1, "raise": 2,
@@ -84,8 +87,10 @@ def text(v):
     return "nil" if v is None or v == () else str(v)
 
 
-def error_text(code, data):
-    return "E%d/%s" % (code, text(data))
+def error_text(code, data, inner=None):
+    if inner is None or inner == code:
+        return "E%d/%s" % (code, text(data))
+    return "E%d(E%d/%s)" % (code, inner, text(data))
 
 
 # ---- programs -------------------------------------------------------------------------
@@ -166,10 +171,13 @@ def parse_programs(lines):
 # ---- the interpreter (mirrors fuzz/interp.c line for line) ------------------------------
 
 class Result:
-    __slots__ = ("code", "value", "released", "exc")
+    """An op's outcome: code 0 and a value, or an error code with the error gl_last_error()
+    would describe (inner: its code, value: its data; exc: what a re-raise raises)."""
+    __slots__ = ("code", "inner", "value", "released", "exc")
 
-    def __init__(self, code=0, value=None, released=False, exc=None):
+    def __init__(self, code=0, value=None, released=False, exc=None, inner=None):
         self.code, self.value, self.released, self.exc = code, value, released, exc
+        self.inner = code if inner is None else inner
 
 
 class Interp:
@@ -233,22 +241,29 @@ class Interp:
         return Result(mapped[0], mapped[1], exc=exc)
 
     def destroy(self, self_, t):
-        """gl_destroy, as greenlet's dealloc does it (see the module's docstring).
-
-        Results follow greenlet.h: GL_EBUSY for the running greenlet; released (GL_OK)
-        for an unstarted or dead one; for a suspended one the kill's outcome if it died
-        (GL_OK, or the error it ended with), else GL_ENOTDEAD and still held."""
+        """gl_destroy, as greenlet's dealloc does it (see the module's docstring), with
+        greenlet.h's outcomes, which have no Python counterpart: GL_EDESTROYING while a
+        destroy of it is in progress; GL_EBUSY for the running greenlet; GL_OK (released)
+        for an unstarted or dead one. A suspended one is killed: GL_ECYCLE if it is an
+        ancestor of the destroyer (Python refuses that parent: ValueError; it could not
+        collect it anyway, the child's parent reference keeps it alive); then GL_OK if
+        it died quietly, GL_ECLEANUP (released; the error as the last error) if it died
+        with an error, GL_ENOTDEAD (held) if it survived. The old parent comes back
+        unless that is now a cycle (Python's setter refuses it; greenlet's dealloc would
+        restore it regardless and leave a cycle)."""
         g = self.G[t]
+        if self.destroying[t]:
+            return self.refused(GL_EDESTROYING)
         if g is getcurrent():
-            return Result(GL_EBUSY, None, False, FuzzError(GL_EBUSY, None))
+            return self.refused(GL_EBUSY)
         if not g or g.dead:  # unstarted or dead: nothing runs
             self.released[t] = True
             return Result(0, None, True)
         saved = g.parent
         try:
             g.parent = getcurrent()
-        except ValueError:  # the destroyer descends from g: no cycle, not even for a while
-            return Result(GL_ECYCLE, None, False, FuzzError(GL_ECYCLE, None))
+        except ValueError:
+            return self.refused(GL_ECYCLE)
         self.destroying[t] += 1
         try:
             g.throw(GreenletExit())
@@ -258,13 +273,18 @@ class Interp:
         self.destroying[t] -= 1
         try:
             g.parent = saved
-        except ValueError:  # the cleanup re-parented so that the old parent would cycle
+        except ValueError:
             pass
         if not g.dead:
-            return Result(GL_ENOTDEAD, None, False, FuzzError(GL_ENOTDEAD, None))
-        r.released = True
+            return self.refused(GL_ENOTDEAD)
         self.released[t] = True
-        return r
+        if r.code:
+            return Result(GL_ECLEANUP, r.value, True, r.exc, inner=r.code)
+        return Result(0, None, True)
+
+    @staticmethod
+    def refused(code):
+        return Result(code, None, False, FuzzError(code, None))
 
     def exec_op(self, self_, op):
         g = self.G[op.target]
@@ -305,7 +325,7 @@ class Interp:
             self.emit("g%d.%s WRONG CURRENT g%d" % (i, label, self.index(getcurrent())))
         st = self.state()
         if r.code:
-            what = error_text(r.code, r.value)
+            what = error_text(r.code, r.value, r.inner)
         elif r.value is not None and r.value != ():
             what = text(r.value)
         else:
@@ -342,7 +362,7 @@ class Interp:
                 return None
             self.print_result(label, i, op, r)
             if r.code and op.reraise:
-                self.emit("g%d end reraise %s" % (i, error_text(r.code, r.value)))
+                self.emit("g%d end reraise %s" % (i, error_text(r.inner, r.value)))
                 raise r.exc
         if i:
             self.emit("g%d end return %d" % (i, (i + 1) * 100 + 99))
