@@ -21,7 +21,7 @@ best=$dir/minimized.prog
 try=$dir/minimize-try.prog
 case $what in
 *[!0-9]*) cp "$what" "$best" || exit 2 ;;
-*) "${1#*=}" -p "$what" >"$best" || exit 2 ;;
+*) $(echo "${1#*=}" | tr ',' ' ') -p "$what" >"$best" || exit 2 ;;
 esac
 
 signature_of() { prog=$1; FUZZ_SCRATCH=$dir/minimize BUILD=$BUILD "$here/run.sh" $oracle --signature --program "$prog" $runners; }
