@@ -6,6 +6,8 @@
 #   make bench                  deps, build, run the benchmark harness (QUICK=1, PORTS=, FILTER=)
 #   make deps                   install the Debian packages the project needs
 #   make install PREFIX=dir     headers, libraries, pkg-config files (dist/build.mk)
+#   make fuzz                   random programs on every port and variant, and on Python
+#                               greenlet, traces compared (SEEDS=, SEED=, PROGRAM=: fuzz/build.mk)
 #   make clean
 #
 # A port is a folder impl/<name>/ of .c/.S files implementing core/port.h; an optional

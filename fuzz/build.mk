@@ -10,8 +10,8 @@
 #                                        of fuzz/cases/
 #   make fuzz SEED=S                     one program: its text, every trace, the differences
 #   make fuzz PROGRAM=file               the same for a program written by hand
-#   make fuzz-quick                      what make test runs: the first FUZZ_TEST_SEEDS
-#                                        seeds and fuzz/cases/
+#   make fuzz-quick                      what make test runs: oracle.py --selftest, the
+#                                        first FUZZ_TEST_SEEDS seeds and fuzz/cases/
 #   make fuzz-minimize SEED=S|PROGRAM=f  shrink a failing program (fuzz/minimize.sh) on
 #                       [RUNNERS=...]    the runners named (default asan/asm_separate)
 #
@@ -43,18 +43,23 @@ fuzz_cmd    = $(subst $(fuzz_space),$(fuzz_comma),$(strip $(RUN_$(1)) $(BUILD)/$
 FUZZ_RUNNERS = $(foreach v,$(FUZZ_VARIANTS),$(foreach p,$(call vget,PORTS,$(v)),$(v)/$(p)=$(call fuzz_cmd,$(v),$(p))))
 FUZZ_ENV     = BUILD='$(BUILD)' PYTHON='$(FUZZ_PYTHON)'
 
-.PHONY: fuzz fuzz-quick fuzz-bins fuzz-minimize
+.PHONY: fuzz fuzz-quick fuzz-bins fuzz-minimize fuzz-selftest
 fuzz-bins: $(FUZZ_BINS)
 
-fuzz: fuzz-bins
+fuzz: fuzz-bins fuzz-selftest
 	@$(FUZZ_ENV) fuzz/run.sh --oracle --known fuzz/known.txt \
 	  $(if $(PROGRAM),--program '$(PROGRAM)',$(if $(SEED),--seed '$(SEED)',--cases fuzz/cases \
 	  --first '$(FIRST)' --seeds '$(SEEDS)' --emulated-seeds '$(EMULATED_SEEDS)')) $(FUZZ_RUNNERS)
 
-fuzz-quick: fuzz-bins
+fuzz-quick: fuzz-bins fuzz-selftest
 	@$(FUZZ_ENV) fuzz/run.sh --oracle --quiet --known fuzz/known.txt --cases fuzz/cases \
 	  --first 0 --seeds $(FUZZ_TEST_SEEDS) \
 	  --emulated-seeds $(FUZZ_TEST_SEEDS_EMULATED) $(FUZZ_RUNNERS)
+
+# The oracle's destroy emulation against greenlet's own garbage collection.
+fuzz-selftest:
+	@mkdir -p '$(BUILD)/fuzz' && $(FUZZ_PYTHON) fuzz/oracle.py --selftest >'$(BUILD)/fuzz/selftest.log' 2>&1; \
+	  status=$$?; grep -v '^ok ' '$(BUILD)/fuzz/selftest.log'; exit $$status
 
 RUNNERS ?= asan/asm_separate
 fuzz-minimize: fuzz-bins
