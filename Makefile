@@ -210,12 +210,14 @@ bench: deps
 # Every room's packages, in one list: the hub's loops, the harness, the plots; the peers
 # the benchmarks compare with (Boost.Context, Python greenlet, gevent, wrk); the
 # fuzzer's oracle (python3-greenlet); the AArch64 cross build run under qemu-user, clang,
-# gdb (tools/build.mk); pkg-config (the install check, dist/build.mk).
+# gdb, and gdb-multiarch for the AArch64 programs under qemu (tools/build.mk); pkg-config
+# (the install check, dist/build.mk).
 # One dpkg-query for the lot; apt-get only for what is missing, and only as root: any
 # other user gets the one line to run. Nothing to do when everything is there.
 DEB_PACKAGES := libev-dev libuv1-dev libbenchmark-dev python3-matplotlib jq \
                 libboost-context-dev python3-greenlet python3-gevent wrk \
-                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gdb clang pkg-config
+                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gdb gdb-multiarch \
+                clang pkg-config
 deps:
 	@command -v dpkg-query >/dev/null || { \
 	  echo "make deps: not a Debian system (no dpkg-query): make sure these are installed:" \

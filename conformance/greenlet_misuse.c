@@ -130,23 +130,7 @@ CASE(greenlet, running_out_of_memory_or_stacks_is_an_error_not_a_crash)
 {
     if (UNDER_ASAN)
         SKIP("AddressSanitizer reserves terabytes of shadow: an address-space limit breaks it");
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f && fscanf(f, "%ld %ld", &pages, &rss) == 2);
-    fclose(f);
-    rlim_t limit = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)256 << 20);
-    struct rlimit rl = {limit, limit};
-    CHECK_INT(setrlimit(RLIMIT_AS, &rl), 0);
-    /* The limit must hold for what follows to mean anything: qemu-user accepts the
-     * call and ignores it (it would bind the emulator), so an address-space reservation
-     * far past it still succeeds there. */
-    void *probe = mmap(NULL, (size_t)1 << 30, PROT_NONE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (probe != MAP_FAILED) {
-        munmap(probe, (size_t)1 << 30);
-        SKIP("RLIMIT_AS is not enforced here (under qemu-user the emulator ignores it, "
-             "and the process's memory maps are shared with the emulator's own)");
-    }
+    suite_limit_address_space((size_t)256 << 20);
 
     enum { CAP = 4 * 1000 * 1000 };
     gl_greenlet **gs = malloc(CAP * sizeof *gs);

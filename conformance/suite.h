@@ -77,6 +77,12 @@ __attribute__((noreturn)) void suite_skip(const char *why);
 
 const char *suite_describe_error(int rc);
 
+/* Lower this case's soft address-space limit (RLIMIT_AS) to what it uses now plus
+ * `headroom` bytes; SKIP if the limit is not enforced (qemu-user). Restore it with
+ * suite_restore_address_space() once the case has run out of what it wanted to. */
+void suite_limit_address_space(size_t headroom);
+void suite_restore_address_space(void);
+
 /* A log of short strings, to assert the exact order of events:
  *   LOG("1"); ... CHECK_LOG("1 2 3"); */
 void suite_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

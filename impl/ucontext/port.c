@@ -41,7 +41,9 @@ static const gl__debug_reg uc_regs[] = {
     UC_REG("x19", regs[19]), UC_REG("x20", regs[20]), UC_REG("x21", regs[21]),
     UC_REG("x22", regs[22]), UC_REG("x23", regs[23]), UC_REG("x24", regs[24]),
     UC_REG("x25", regs[25]), UC_REG("x26", regs[26]), UC_REG("x27", regs[27]),
-    UC_REG("x28", regs[28]), UC_REG("x29", regs[29]), UC_REG("x30", regs[30]),
+    /* glibc's swapcontext saves its caller's return address in the x1 slot; pc and
+     * x30 point at its own resume code (which moves x1 to x30 and returns). */
+    UC_REG("x28", regs[28]), UC_REG("x29", regs[29]), UC_REG("x30", regs[1]),
     UC_REG("pc", pc), UC_REG("sp", sp),
 #endif
     {NULL, 0, 0},
@@ -63,9 +65,20 @@ int gl__port_init_main(gl_greenlet *main)
 
 void gl__port_exit_main(gl_greenlet *main) { (void)main; }
 
-/* makecontext passes only ints: the greenlet pointer arrives as two 32-bit halves. */
+/* makecontext passes only ints: the greenlet pointer arrives as two 32-bit halves.
+ * The outermost frame of the greenlet's stack: its return address is undefined from
+ * here on, so debuggers and unwinders end the walk in it. Its caller would be glibc's
+ * own makecontext trampoline (__start_context), which is entered at its first byte (so
+ * a return address minus one, what unwinders look up, lands outside it) and whose
+ * default unwind rules read its uc_link slot as a return address: "?? from libc", then
+ * a 0x0 frame. */
 static void first_entry(int hi, int lo)
 {
+#if defined(__x86_64__)
+    __asm__(".cfi_undefined rip");
+#elif defined(__aarch64__)
+    __asm__(".cfi_undefined x30");
+#endif
     uintptr_t p = ((uintptr_t)(unsigned)hi << 16 << 16) | (uintptr_t)(unsigned)lo;
     gl_greenlet *g = (gl_greenlet *)p;
     gl__fiber_arrive(&ctx(g)->fiber);

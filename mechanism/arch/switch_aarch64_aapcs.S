@@ -35,8 +35,9 @@
  * for every frame: they describe the greenlet being resumed); gl__ctx_switch_copy's
  * return address is undefined while restore() rebuilds the target's frame;
  * gl__ctx_trampoline is outermost (x30 undefined), entered after its first
- * instruction, a nop, so that a return address minus one is inside it.
- * tools/check_cfi.py checks them against every instruction.
+ * instruction, a nop, so that a return address minus one is inside it. The gdb check
+ * proves them by execution, as for the x86-64 file (here under qemu-user, with
+ * gdb-multiarch attached to its gdb stub).
  *
  * Branch protection: with -mbranch-protection=bti the entry points start with
  * `bti c` and a GNU property note says BTI (and PAC when pac-ret is on: the switch

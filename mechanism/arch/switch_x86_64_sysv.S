@@ -54,9 +54,12 @@
  *   - gl__ctx_trampoline is the outermost frame (return address undefined). A fresh
  *     frame returns to the instruction after its first one, a nop: unwinders and
  *     debuggers look a return address minus one up, and that must be inside it.
- * tools/check_cfi.py checks these rules against every instruction of both switch
- * files; the gdb check (tools/gdb/check.sh) single-steps through gl__ctx_switch and
- * gl__ctx_switch_copy taking a backtrace at each instruction.
+ * The gdb check (tools/gdb/check_gdb.py, make test's check-gdb) proves them by
+ * execution, for both switch files: it steps gl__ctx_make and both switches, into a
+ * fresh greenlet and back into a suspended one, one instruction at a time, and at each
+ * compares the caller gdb unwinds (pc, CFA, callee-saved registers) with the one the
+ * execution shows. It relies on each switch reloading every callee-saved register from
+ * the frame after its (last) stack-pointer load: it poisons them there.
  *
  * Intel CET: with -fcf-protection the externally called entry points start with
  * endbr64 (IBT), and the object says so in a GNU property note, so the linked program

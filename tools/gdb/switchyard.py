@@ -24,18 +24,67 @@
 #   - a stack partly copied to the heap (stackcopy): the greenlet's frames are not where
 #     their addresses say until it runs again; `greenlet bt` shows where it resumes and
 #     where its data lies, and says so.
+import re
+
 import gdb
 
 _STATES = ("current", "suspended", "unstarted", "dead")
 _DEBUG_REGS, _DEBUG_COPIED, _DEBUG_THREAD = 1, 2, 3
 
 
+def _tls_segment_align(path):
+    """p_align of the PT_TLS program header of a 64-bit little-endian ELF file, or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+                return None
+            phoff = int.from_bytes(head[0x20:0x28], "little")
+            phentsize = int.from_bytes(head[0x36:0x38], "little")
+            for i in range(int.from_bytes(head[0x38:0x3a], "little")):
+                f.seek(phoff + i * phentsize)
+                ph = f.read(phentsize)
+                if int.from_bytes(ph[0:4], "little") == 7:  # PT_TLS
+                    return int.from_bytes(ph[0x30:0x38], "little")
+    except OSError:
+        pass
+    return None
+
+
+def _tls_thread_static_aarch64():
+    """gl__tls_thread of a static AArch64 program whose target cannot look thread-local
+    storage up for gdb (qemu-user's gdb stub has no qGetTLSAddr). Local-exec TLS,
+    variant I: the program's block starts 16 bytes (the TCB) after the thread pointer,
+    rounded up to the TLS segment's alignment."""
+    frame = gdb.selected_frame()
+    if frame.architecture().name() != "aarch64":
+        return None
+    where = gdb.execute("info address gl__tls_thread", to_string=True)
+    m = re.search(r"thread-local variable at offset (0x[0-9a-f]+) in the thread-local "
+                  r"storage for `([^']+)'", where)
+    if not m or m.group(2) != gdb.current_progspace().filename:
+        return None
+    align = _tls_segment_align(m.group(2))
+    if align is None:
+        return None
+    align = max(align, 1)
+    tp = int(frame.read_register("TPIDR_EL0"))
+    addr = tp + (16 + align - 1) // align * align + int(m.group(1), 16)
+    var = gdb.lookup_global_symbol("gl__tls_thread") or gdb.lookup_symbol("gl__tls_thread")[0]
+    return gdb.Value(addr).cast(var.type.pointer()).dereference()
+
+
 def _thread_state():
     try:
         t = gdb.parse_and_eval("gl__tls_thread")
     except gdb.error as e:
-        raise gdb.GdbError("switchyard: cannot read gl__tls_thread (%s); is this a program "
-                           "linked with a Switchyard library, built with -g?" % e)
+        try:
+            t = _tls_thread_static_aarch64()
+        except (gdb.error, ValueError):
+            t = None
+        if t is None:
+            raise gdb.GdbError("switchyard: cannot read gl__tls_thread (%s); is this a "
+                               "program linked with a Switchyard library, built with -g?" % e)
     if int(t) == 0:
         raise gdb.GdbError("switchyard: this thread has not used the greenlet API "
                            "(no main greenlet yet)")
@@ -252,11 +301,13 @@ greenlets have no stack."""
     def _thread_bt(self, head, desc, ctx, bt_args):
         handle = _read_word(ctx + int(desc["thread_offset"]))
         here = gdb.selected_thread()
+        known = 0
         for th in gdb.selected_inferior().threads():
             try:
                 h = int.from_bytes(th.handle(), "little")
             except (gdb.error, RuntimeError):
                 continue
+            known += 1
             if h == handle:
                 print(head + ": OS thread %d (LWP %d), waiting for the baton:"
                       % (th.num, th.ptid[1]))
@@ -266,6 +317,12 @@ greenlets have no stack."""
                 finally:
                     here.switch()
                 return
+        if not known:
+            print(head + ": OS thread with handle %#x, which gdb cannot tell apart here: it "
+                  "knows no thread's handle (no thread library support on this target, "
+                  "e.g. a static program under qemu-user); `info threads` lists them all"
+                  % handle)
+            return
         print(head + ": no OS thread with handle %#x in this process" % handle)
 
     def _copied(self, head, desc, ctx, bt_args):
