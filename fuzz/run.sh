@@ -1,24 +1,26 @@
 #!/bin/sh
-# fuzz/run.sh — runs the fuzzer's programs on every runner (a port and build, given as
-# label=binary) and on Python greenlet (--oracle), and compares the traces byte for byte.
+# fuzz/run.sh — runs the fuzzer's programs on every runner (a port in a build variant,
+# given as label=command: fuzz_<port>, after an emulator if any, words joined by commas)
+# and on Python greenlet (--oracle), and compares the traces byte for byte.
 #
-#   run.sh [--oracle] [--quiet] [--details K] [--cases DIR] --first F --seeds N  label=bin ...
-#                                      (--cases: also every DIR/*.prog, written by hand;
-#                                      --emulated-seeds M: runners under an emulator run
-#                                      only the first M of the N seeds; --known FILE:
-#                                      failures of defects reported and not fixed yet)
-#   run.sh [--oracle] --seed S         label=bin ...   one program: text, traces, diff
-#   run.sh [--oracle] --program FILE   label=bin ...   the same, for a hand-written one
-#   run.sh ... --signature --program FILE ...  only "label=<how it ended> ...": t1, t2 ...
-#                                      (which trace: the same number, the same trace),
-#                                      or fail:<kind>; what fuzz/minimize.sh compares
+#   run.sh [options] --first F --seeds N label=command ...   seeds F..F+N-1
+#       --cases DIR          also every DIR/*.prog (programs written by hand)
+#       --emulated-seeds M   runners under an emulator run only the first M seeds
+#       --known FILE         failures of defects reported and not fixed yet (known.txt)
+#       --quiet, --details K less progress; the details of the first K failures
+#   run.sh [--oracle] --seed S | --program FILE label=command ...
+#       one program: its text, each distinct trace and the runners that printed it, the
+#       first line where each differs, why runners failed
+#   run.sh [--oracle] --signature --program FILE label=command ...
+#       only "label=t1 label=t2 ... label=fail:<kind>": runners with the same tN printed
+#       the same trace (what fuzz/minimize.sh compares)
 #
 # A program passes when every runner ran it to the end (no crash, no sanitizer report,
 # no timeout) and every trace is the same (compare.awk). Prints a table per runner, the
 # coverage counters, the details of the first K failures (the program, the traces, the
 # first differing line, the command that reproduces it) and, last,
-# "N programs, N passed, N failed". Exit status 1 if a program failed, 2 if a runner
-# could not run at all.
+# "N programs, N passed, N failed[, N known]". Exit status 1 if a program failed (or a
+# known failure passes), 2 if a runner could not run at all.
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 JOBS=${FUZZ_JOBS:-2}
