@@ -6,6 +6,8 @@
 #   make bench                  deps, build, run the benchmark harness (QUICK=1, PORTS=, FILTER=)
 #   make deps                   install the Debian packages the project needs
 #   make install PREFIX=dir     headers, libraries, pkg-config files (dist/build.mk)
+#   make fuzz                   random programs on every port and variant, and on Python
+#                               greenlet, traces compared (SEEDS=, SEED=, PROGRAM=: fuzz/build.mk)
 #   make clean
 #
 # A port is a folder impl/<name>/ of .c/.S files implementing core/port.h; an optional
@@ -93,7 +95,7 @@ TEST_BUILD_EXTRA  :=
 obj = $(patsubst %,$(BUILD)/$(1)/obj/%.o,$(basename $(2)))
 # Fragments that add variants come first: the others make rules for every variant.
 -include $(wildcard cross/build.mk tools/build.mk)
--include $(wildcard hub/build.mk harness/build.mk plots/build.mk dist/build.mk)
+-include $(wildcard hub/build.mk harness/build.mk plots/build.mk dist/build.mk fuzz/build.mk)
 
 # What the fragments' checks run, built with the conformance runners (in parallel).
 TEST_BUILD_EXTRA += $(EXAMPLE_BINS) $(BENCH_BINS) $(IO_BINS)
