@@ -60,6 +60,40 @@ void gl__greenlet_unref(gl_greenlet *g)
     }
 }
 
+void gl__drop_alive_refs(gl__thread *t)
+{
+    /* Records kept only by their own reference (nothing names them any more) are freed
+     * last, from a list: freeing one frees parents too, which may be anywhere in the
+     * registry. None of them is another's parent (that would be a second reference),
+     * so no free reaches one of them early. The current greenlet (pthread_exit called
+     * in a greenlet) keeps its reference if it is the last: this very stack is its. */
+    size_t orphans = 0;
+    for (gl_greenlet *g = t->live; g; g = g->live_next) {
+        if (!g->alive_ref)
+            continue;
+        if (atomic_load(&g->refs) > 1) { /* someone else keeps it: cannot free it here */
+            g->alive_ref = 0;
+            atomic_fetch_sub(&g->refs, 1);
+        } else if (g != t->current) {
+            orphans++;
+        }
+    }
+    if (!orphans)
+        return;
+    gl_greenlet **list = malloc(orphans * sizeof *list);
+    if (!list)
+        return; /* out of memory at thread exit: they stay, as Python's uncollectable */
+    size_t n = 0;
+    for (gl_greenlet *g = t->live; g; g = g->live_next)
+        if (g->alive_ref && g != t->current) {
+            g->alive_ref = 0;
+            list[n++] = g;
+        }
+    for (size_t i = 0; i < n; i++)
+        gl__greenlet_unref(list[i]);
+    free(list);
+}
+
 /* ---- stack sizes ------------------------------------------------------------- */
 
 static int stack_size_ok(size_t size)
@@ -397,15 +431,20 @@ static __attribute__((noinline, noreturn)) void die(gl_greenlet *self, void *ret
         t->xfer.error = gl__errors_of(self)->raised;
     else
         t->xfer.value = ret;
-    gl__greenlet_ref(self);
+    self->alive_ref = 0; /* gl__entry's reference: the next greenlet to run drops it */
     gl__set_finished(t, self); /* the next greenlet to run releases our stack */
     t->current = target;
     target->started = 1;
     gl__port_switch_final(self, target);
 }
 
+/* A running greenlet holds its own record: its handle may have been given back while
+ * it was unstarted (a child naming it as parent kept the record, and the child's death
+ * started it), and the last child may go while it runs. */
 void gl__entry(gl_greenlet *self)
 {
+    gl__greenlet_ref(self);
+    self->alive_ref = 1;
     die(self, run_once(self));
 }
 

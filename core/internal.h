@@ -88,7 +88,8 @@ static inline void gl__set_trace(gl__thread *t, gl_trace_fn fn, void *arg)
  * per switch, which counts once the greenlets outnumber the cache (harness: ring). */
 struct gl_greenlet {
     atomic_int refs;           /* the creator's reference, one per child naming it parent,
-                                  one per gl_destroy in progress */
+                                  one per gl_destroy in progress, and its own while it is
+                                  alive (started, not dead: its stack is in use) */
     unsigned char started;
     unsigned char finished;
     unsigned char is_main;
@@ -96,6 +97,7 @@ struct gl_greenlet {
     unsigned char user_ref : 1;   /* the creator's reference is still held */
     unsigned char raising : 1;    /* gl_raise() was called: end with errors->raised */
     unsigned char destroying : 1; /* a gl_destroy of it waits for its death */
+    unsigned char alive_ref : 1;  /* it holds its own reference (gl__entry to its death) */
     gl__thread *thread;
     gl_greenlet *parent;       /* NULL only for main */
     gl_run_fn run;             /* kept once started, for debuggers; gl_run() says NULL then,
@@ -141,6 +143,10 @@ static inline gl__thread *gl__thread_get(void)
 /* Gives back the port resources of the greenlet that died last (t->finished), once
  * its stack is no longer in use. */
 void gl__release_finished(gl__thread *t);
+
+/* A thread's exit: its suspended greenlets will never run again, so they stop holding
+ * themselves (their records go when the last handle or child naming them goes). */
+void gl__drop_alive_refs(gl__thread *t);
 
 void gl__greenlet_ref(gl_greenlet *g);
 void gl__greenlet_unref(gl_greenlet *g);

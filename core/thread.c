@@ -22,6 +22,7 @@ static void thread_exit(void *arg)
     gl_greenlet *main = t->main;
     if (t->finished)
         gl__release_finished(t);
+    gl__drop_alive_refs(t);
     gl__port_exit_main(main);
     gl__overflow_reporter_remove(t->altstack);
     t->altstack = NULL;

@@ -41,7 +41,10 @@
  *   or dead greenlet is released; a suspended one first gets GL_EEXIT raised inside it
  *   (with its parent temporarily set to the destroyer) so that its cleanup code runs.
  *   A greenlet's record stays allocated while anything refers to it: the caller's
- *   reference, a gl_destroy() in progress, a child naming it as its parent. So a
+ *   reference, a gl_destroy() in progress, a child naming it as its parent, and the
+ *   greenlet itself while it runs (an unstarted greenlet given back still runs if a
+ *   child's death starts it). A suspended greenlet given back that nothing names can
+ *   never run again: it is freed, with no code run, when its thread exits. So a
  *   second gl_destroy() while one is in progress (from the cleanup, or from another
  *   greenlet the cleanup switched to) is refused with GL_EDESTROYING, never a double
  *   release. Once gl_destroy() has released it (GL_OK or GL_ECLEANUP), the pointer is

@@ -170,10 +170,16 @@ def older(f):
 
 
 def chain():
-    """(pc, name) of every frame, innermost first, and why the last one is last."""
+    """(pc, name) of every real frame, innermost first, and why the last one is last.
+    Inlined frames are left out: they come from the pc and the DWARF blocks, not from
+    unwinding, and a caller's are looked up at its return address minus one, the
+    running frame's at its pc: when the call is an inlined function's last instruction
+    (the port's switch inlined into the core's by LTO), gdb names that function above
+    the switch, and not once the switch has returned."""
     out, f = [], gdb.newest_frame()
     while f is not None and len(out) < FRAMES:
-        out.append((f.pc(), c_name(f.name() or "??")))
+        if f.type() != gdb.INLINE_FRAME:
+            out.append((f.pc(), c_name(f.name() or "??")))
         try:
             up = older(f)
         except gdb.error:
