@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -974,9 +975,18 @@ CASE(hub, destroying_the_hub_reports_no_refused_switch)
     dup2(saved_stderr, 2);
     for (int i = 0; i < 4; i++)
         CHECK_OK(rc[i]);
-    char said[256];
+    char said[512];
     ssize_t n = pread(fileno(err), said, sizeof said - 1, 0);
     said[n > 0 ? n : 0] = 0;
+    /* ASan's own notice at a process's first swapcontext (the ucontext port) is not
+     * the hub's: a line "==<pid>==WARNING: ASan doesn't fully support ..." */
+    char *asan = strstr(said, "==WARNING: ASan doesn't fully support");
+    char *end = asan ? strchr(asan, '\n') : NULL;
+    if (end) {
+        while (asan > said && asan[-1] != '\n')
+            asan--;
+        memmove(asan, end + 1, strlen(end + 1) + 1);
+    }
     CHECK_STR(said, "");
 }
 
