@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "stack.h"
 
 __thread gl__thread *gl__tls_thread;
 static pthread_key_t exit_key;
@@ -12,6 +13,8 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static void thread_exit(void *arg)
 {
     gl__thread *t = arg;
+    if (t->current != t->main)
+        gl__fiber_back_on_thread_stack(); /* pthread_exit() was called in a greenlet */
     /* First, while the thread's greenlets can still run (a hook may add another). */
     gl__exit_hook *hook;
     while ((hook = t->exit_hooks)) {

@@ -22,6 +22,7 @@
  *   its arena keeps its mapping (so the map count does not fall until the whole arena
  *   is free and unmapped) but not its memory (MADV_DONTNEED).
  */
+#define _GNU_SOURCE /* pthread_getattr_np */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -47,6 +48,36 @@
 
 #if GL_ASAN
 __thread gl__fiber *gl__fiber_leaving;
+
+/* pthread_exit() in a greenlet on a stack of its own: glibc unwinds that stack, then
+ * jumps back onto the thread's own stack, to start_thread's frame, without telling
+ * AddressSanitizer, which still holds the greenlet's stack for current, and the dead
+ * frames of the suspended main greenlet below that frame still poisoned. The thread's
+ * teardown (key destructors, the hub's loop closed, ASan's own) runs on those frames:
+ * clang's ASan runtime reports its own writes there as stack-buffer-overflows. */
+void gl__fiber_back_on_thread_stack(void)
+{
+    pthread_attr_t attr;
+    void *lo;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    int rc = pthread_attr_getstack(&attr, &lo, &size);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return;
+    char *sp = __builtin_frame_address(0);
+    if (sp < (char *)lo || sp >= (char *)lo + size)
+        return; /* not on the thread's own stack: nothing to tell */
+    void *fake_stack;
+    __sanitizer_start_switch_fiber(&fake_stack, lo, size);
+    __sanitizer_finish_switch_fiber(fake_stack, NULL, NULL);
+    /* Every instrumented frame of the thread is gone (glibc's start_thread runs the key
+     * destructors) but this call's: what poison is left is stale. */
+    __asan_unpoison_memory_region(lo, size);
+}
+#else
+void gl__fiber_back_on_thread_stack(void) {}
 #endif
 
 #define ARENA_BYTES ((size_t)1 << 30)   /* most address space per arena (reserved, not memory);

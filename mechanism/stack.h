@@ -85,6 +85,10 @@ static inline void gl__stack_check(const gl__stack *s, gl_greenlet *g)
 /* The process-wide guard mode (gl_set_stack_guard checks what the port offers). */
 void gl__stack_set_guard(gl_stack_guard mode);
 
+/* At a thread's exit (core/thread.c), back on the thread's own stack: under ASan, says
+ * so to ASan and clears the poison of the dead frames below (a no-op otherwise). */
+void gl__fiber_back_on_thread_stack(void);
+
 /* Per-greenlet state for switching between separate stacks under ASan. */
 typedef struct gl__fiber {
     gl__stack stack;           /* all zero for a main greenlet (the thread's own stack) */
