@@ -80,7 +80,7 @@ void gl__fiber_back_on_thread_stack(void)
 void gl__fiber_back_on_thread_stack(void) {}
 #endif
 
-#define ARENA_BYTES ((size_t)1 << 30)   /* most address space per arena (reserved, not memory);
+#define ARENA_BYTES GL__STACK_MAX_SIZE  /* most address space per arena (reserved, not memory);
                                          * the first holds 16 stacks, each next as many as
                                          * those before it */
 #define ARENA_SLOTS_MAX 65536u

@@ -51,6 +51,13 @@
 #define GL_ASAN 0
 #endif
 
+/* What a port whose stacks come from here declares in its gl_port_info: the sizes
+ * gl__stack_alloc takes (a stack fits in one arena's reservation) and the guards it
+ * offers (gl_set_stack_guard). */
+#define GL__STACK_MIN_SIZE ((size_t)16 * 1024)
+#define GL__STACK_MAX_SIZE ((size_t)1 << 30)
+#define GL__STACK_GUARDS (GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY)
+
 struct gl__arena;
 
 typedef struct gl__stack {

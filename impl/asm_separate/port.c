@@ -19,10 +19,10 @@ const size_t gl__port_ctx_size = sizeof(asm_ctx);
 const gl_port_info gl__port_info = {
     .name = "asm_separate",
     .mechanism = "separate mmap'd stacks with a guard gap; assembly register swap",
-    .min_stack_size = 16 * 1024,
-    .max_stack_size = (size_t)1 << 30,
+    .min_stack_size = GL__STACK_MIN_SIZE,
+    .max_stack_size = GL__STACK_MAX_SIZE,
     .default_stack_size = 256 * 1024,
-    .caps = GL_CAP_SEPARATE_STACKS | GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY,
+    .caps = GL_CAP_SEPARATE_STACKS | GL__STACK_GUARDS,
 };
 
 /* A suspended greenlet's registers are in the frame its sp points at (gdb: greenlet bt). */

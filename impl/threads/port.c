@@ -65,11 +65,10 @@ const gl_port_info gl__port_info = {
     .name = "threads",
     .mechanism = "one OS thread per greenlet (created at its first switch); "
                  "a private futex per greenlet hands the baton over",
-    .min_stack_size = 16 * 1024,
-    .max_stack_size = (size_t)1 << 30,
+    .min_stack_size = GL__STACK_MIN_SIZE,
+    .max_stack_size = GL__STACK_MAX_SIZE,
     .default_stack_size = 64 * 1024,
-    .caps = GL_CAP_SEPARATE_STACKS | GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY |
-            GL_CAP_OS_THREADS,
+    .caps = GL_CAP_SEPARATE_STACKS | GL__STACK_GUARDS | GL_CAP_OS_THREADS,
 };
 
 /* The signal stack for the overflow reporter lives at the top of each greenlet's own

@@ -49,10 +49,10 @@ const size_t gl__port_ctx_size = sizeof(my_ctx);
 const gl_port_info gl__port_info = {
     .name = "my_port",                      /* = the folder name */
     .mechanism = "one line: how a switch works",
-    .min_stack_size = 16 * 1024,            /* 0 and 0: any size accepted */
-    .max_stack_size = (size_t)1 << 30,
+    .min_stack_size = GL__STACK_MIN_SIZE, /* mechanism/stack.h; 0 and 0: any size */
+    .max_stack_size = GL__STACK_MAX_SIZE,
     .default_stack_size = 256 * 1024,
-    .caps = GL_CAP_SEPARATE_STACKS | GL_CAP_GUARD_PAGE | GL_CAP_GUARD_CANARY,
+    .caps = GL_CAP_SEPARATE_STACKS | GL__STACK_GUARDS,
 };
 
 static inline my_ctx *ctx(gl_greenlet *g) { return gl__port_ctx(g); }
