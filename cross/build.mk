@@ -5,8 +5,8 @@
 #
 #   make conformance PORT=asm_separate VARIANT=aarch64     one port, under qemu-aarch64
 #
-# A port that cannot be cross-built (one that links a library only the host has) says
-# so in its impl/<port>/port.mk: PORT_NO_AARCH64_<port> := <reason>; it is left out of
+# A port that cannot be cross-built (one that links a library Debian has no arm64 build
+# of) says so in its impl/<port>/port.mk: PORT_NO_AARCH64_<port> := <reason>; it is left out of
 # the rows and the reason is printed under the table.
 #
 # The hub's loops come from Debian's own arm64 packages (libev-dev, libuv1-dev: static
@@ -22,7 +22,7 @@
 AARCH64_CC      ?= aarch64-linux-gnu-gcc
 AARCH64_RUN     ?= qemu-aarch64
 AARCH64_SYSROOT := $(BUILD)/aarch64/sysroot
-AARCH64_DEBS    := libev-dev libuv1-dev
+AARCH64_DEBS    += libev-dev libuv1-dev # after what the ports' port.mk added
 
 VARIANTS        += aarch64
 TEST_VARIANTS   += aarch64
@@ -30,7 +30,7 @@ CC_aarch64      := $(AARCH64_CC)
 CCLD_aarch64    := cross/static_link.sh $(AARCH64_CC)
 ARCH_aarch64    := aarch64
 CFLAGS_aarch64  := -O2 -g $(call stack_clash,$(AARCH64_CC))
-LDFLAGS_aarch64 := -static
+LDFLAGS_aarch64 := -static -L$(AARCH64_SYSROOT)/usr/lib/aarch64-linux-gnu # a port's libraries (AARCH64_DEBS)
 INCLUDE_aarch64 := -isystem $(AARCH64_SYSROOT)/usr/include
 CONF_LDLIBS_aarch64 := -L$(AARCH64_SYSROOT)/usr/lib/aarch64-linux-gnu -lev -l:libuv_a.a -lm -ldl
 PREREQ_aarch64  := $(AARCH64_SYSROOT)/.fetched
@@ -41,7 +41,7 @@ $(foreach p,$(PORTS),$(if $(PORT_NO_AARCH64_$(p)),\
   $(eval NOTE_aarch64_$(p) := $(PORT_NO_AARCH64_$(p)))\
   $(eval CONF_NOTES += |aarch64: $(p) is not cross-built: $(PORT_NO_AARCH64_$(p)))))
 
-$(AARCH64_SYSROOT)/.fetched: cross/fetch_sysroot.sh
+$(AARCH64_SYSROOT)/.fetched: cross/fetch_sysroot.sh cross/build.mk $(wildcard impl/*/port.mk)
 	@echo "cross: fetching Debian's arm64 $(AARCH64_DEBS) into $(AARCH64_SYSROOT)"
 	@cross/fetch_sysroot.sh $(AARCH64_SYSROOT) $(AARCH64_DEBS)
 	@touch $@

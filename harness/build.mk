@@ -19,7 +19,7 @@ BENCH_PORT_SRC := main_port case_switch case_lifecycle case_memory case_ring lim
                   $(if $(BENCH_HUB),case_hub,case_hub_none)
 BENCH_BASE_SRC := main_baselines baseline_switch baseline_fcontext
 # baseline_fcontext: Boost.Context, linked as the boost_fcontext port links it.
-BENCH_BASE_LDLIBS := -Wl,-Bstatic -lboost_context -Wl,-Bdynamic
+BENCH_BASE_LDLIBS := -l:libboost_context.a
 bench_obj = $(patsubst %,$(BENCH_DIR)/obj/harness/%.o,$(1))
 
 BENCH_PORT_OBJS := $(call bench_obj,$(BENCH_COMMON) $(BENCH_PORT_SRC))
