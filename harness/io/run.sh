@@ -7,9 +7,13 @@
 # Environment (from harness/build.mk): BUILD, PORTS, QUICK, FILTER (a regex over the
 # case names: a point runs only if its name matches). The matrix can be narrowed:
 #   IO_CONNS="1 10 100 1000 10000"  IO_SIZES="64 1024 16384"   echo points
-#   IO_WARMUP=0.2 IO_WINDOW=0.8 IO_SLICES=4 IO_INFLIGHT=1      each echo point
+#   IO_WARMUP=0.2 IO_WINDOW=0.4 IO_SLICES=2 IO_INFLIGHT=1      each echo point, each round
 #   IO_HTTP_CONNS="100 1000" IO_HTTP_SECONDS=1 IO_HTTP_REPS=3  HTTP points (wrk)
 # (an empty list skips that part).
+#   IO_ROUNDS=2   echo: at each connection count, every server R times, each round in a
+#                 new random order; a point's repetitions are the slices of all its rounds
+#                 (median and stddev over them). Ratios between servers then rest on
+#                 samples taken minutes apart, interleaved, instead of one visit each.
 # QUICK=1: echo at 100 connections x 64 bytes on every server, a short window; HTTP at
 # 100 connections on the first port's hub (libev), the libev server and gevent.
 #
@@ -45,11 +49,14 @@ if [ -n "$QUICK" ]; then
     http_conns=${IO_HTTP_CONNS-100} http_secs=1 http_reps=1
 else
     conns_list=${IO_CONNS-"1 10 100 1000 10000"} sizes=${IO_SIZES-"64 1024 16384"}
-    warmup=${IO_WARMUP:-0.2} window=${IO_WINDOW:-0.8} slices=${IO_SLICES:-4}
+    warmup=${IO_WARMUP:-0.2} window=${IO_WINDOW:-0.4} slices=${IO_SLICES:-2}
     http_conns=${IO_HTTP_CONNS-"100 1000"} http_secs=${IO_HTTP_SECONDS:-1}
     http_reps=${IO_HTTP_REPS:-3}
 fi
 inflight=${IO_INFLIGHT:-1}
+rounds=${IO_ROUNDS:-2}
+case $rounds in '' | *[!0-9]* | 0) echo "run.sh: IO_ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2 ;; esac
+[ -n "$QUICK" ] && rounds=1
 first_port=${PORTS%% *}
 for p in $PORTS; do [ "$p" = asm_separate ] && first_port=asm_separate; done
 
@@ -244,17 +251,34 @@ started=$(date +%s)
 echo "==> io: servers as processes, $pinning"
 npoints=0
 for conns in $conns_list; do
-    while IFS="$(printf '\t')" read -r echo_name http_name modes cmd; do
-        case ,$modes, in *,echo,*) ;; *) continue ;; esac
-        wanted=""
-        for size in $sizes; do
-            matches "$echo_name/$size/$conns" && wanted="$wanted${wanted:+,}$size"
-        done
-        [ -n "$wanted" ] || continue
-        echo_point "$echo_name" "$(printf '%s' "$cmd" | sed 's|{mode}|echo|g')" "$conns" "$wanted"
-        npoints=$((npoints + $(echo "$wanted" | tr , '\n' | wc -l)))
-    done <"$tmp/servers"
+    round=1
+    while [ $round -le "$rounds" ]; do
+        if [ "$rounds" -gt 1 ]; then
+            echo "==> io: $conns connections, round $round of $rounds (servers in a new random order)"
+            shuf "$tmp/servers" >"$tmp/order"
+        else
+            cp "$tmp/servers" "$tmp/order"
+        fi
+        while IFS="$(printf '\t')" read -r echo_name http_name modes cmd; do
+            case ,$modes, in *,echo,*) ;; *) continue ;; esac
+            wanted=""
+            for size in $sizes; do
+                matches "$echo_name/$size/$conns" && wanted="$wanted${wanted:+,}$size"
+            done
+            [ -n "$wanted" ] || continue
+            echo_point "$echo_name" "$(printf '%s' "$cmd" | sed 's|{mode}|echo|g')" "$conns" "$wanted"
+            [ $round -eq 1 ] && npoints=$((npoints + $(echo "$wanted" | tr , '\n' | wc -l)))
+        done <"$tmp/order"
+        round=$((round + 1))
+    done
 done
+# Rounds: one point's slices from every round become its repetitions, renumbered, and its
+# median / mean / stddev are computed over all of them (each round's own go); a point
+# that failed in one round but was measured in another keeps its measurements.
+if [ "$rounds" -gt 1 ]; then
+    jq -s -c -f "$here/merge_rounds.jq" "$tmp/entries" >"$tmp/merged" &&
+        jq -c '.[]' "$tmp/merged" >"$tmp/entries" || status=1
+fi
 for conns in $http_conns; do
     while IFS="$(printf '\t')" read -r echo_name http_name modes cmd; do
         case ,$modes, in *,http,*) ;; *) continue ;; esac
@@ -278,13 +302,13 @@ context=$(jq -n -c \
     --arg wrk "$(if [ -n "$have_wrk" ]; then wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2; else echo "not installed"; fi) (Debian wrk $(pkg wrk))" \
     --arg nofile "$(ulimit -n)" --arg conns "$conns_list" --arg sizes "$sizes" \
     --arg http_conns "$http_conns" --argjson warmup "$warmup" --argjson window "$window" \
-    --argjson slices "$slices" --argjson inflight "$inflight" --argjson http_secs "$http_secs" \
+    --argjson slices "$slices" --argjson rounds "$rounds" --argjson inflight "$inflight" --argjson http_secs "$http_secs" \
     --argjson http_reps "$http_reps" --argjson seconds "$(( $(date +%s) - started ))" \
     '{host_name: $host, num_cpus: $ncpu, date: $date,
       switchyard_io: {pinning: $pinning, gevent: $gevent, python: $python, wrk: $wrk,
         open_file_limit: $nofile, echo_connections: $conns, echo_message_bytes: $sizes,
         echo_in_flight: $inflight, echo_warmup_s: $warmup, echo_window_s: $window,
-        echo_slices: $slices, http_connections: $http_conns, http_seconds: $http_secs,
+        echo_slices: $slices, echo_rounds: $rounds, http_connections: $http_conns, http_seconds: $http_secs,
         http_repetitions: $http_reps, seconds: $seconds,
         notes: ["io_echo: each point is a fresh server process; io_loadgen opens the connections (one round trip each), warms up, then measures a window cut into slices: each slice is one repetition (its own round trips/s, latency percentiles and CPU figures); round trips count only in the slice their echo completes in, inside the window",
                 "io_echo: real_time = wall time per round trip; cpu_time = the server process'"'"'s CPU time (user + system, all threads) per round trip; server_cpu_util, client_cpu_util = share of one CPU used by the server and by the load generator (near 1: that side bound the point)",
