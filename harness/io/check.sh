@@ -221,5 +221,35 @@ check "load generator: a bad option is a usage error (exit 2)" 2 "$?"
 "$bin/io_loadgen" --port 1 --name x --size 64,1024 >/dev/null 2>&1
 check "load generator: several sizes need {size} in the name (exit 2)" 2 "$?"
 
+# Rounds (run.sh, IO_ROUNDS): two rounds of one point become one point of four
+# repetitions with its statistics over all four; a point that failed in one round and was
+# measured in the other keeps its measurement; one that never was keeps one error.
+it() { # name index rate cpu
+    printf '{"name":"%s","run_name":"%s","run_type":"iteration","repetitions":2,"repetition_index":%s,"connections":4,"round_trips_per_s":%s,"server_cpu_us_per_rt":%s,"real_time":1,"cpu_time":1}\n' "$1" "$1" "$2" "$3" "$4"
+}
+agg() { # name aggregate rate
+    printf '{"name":"%s_%s","run_name":"%s","run_type":"aggregate","aggregate_name":"%s","repetitions":2,"repetition_index":0,"round_trips_per_s":%s}\n' "$1" "$2" "$1" "$2" "$3"
+}
+err() { printf '{"name":"%s","run_name":"%s","run_type":"iteration","error_occurred":true,"error_message":"%s"}\n' "$1" "$1" "$2"; }
+{
+    it a 0 100 10; it a 1 300 30; agg a median 200; agg a mean 200; agg a stddev 141
+    err b "refused"; it c 0 50 5; it c 1 70 7
+    it a 0 500 50; it a 1 1100 110; agg a median 800; agg a mean 800; agg a stddev 424
+    err b "refused again"; err c "timed out"
+} >"$tmp/rounds.json"
+if jq -s -c -f "$here/merge_rounds.jq" "$tmp/rounds.json" >"$tmp/merged.json" 2>&1 && jq -e '
+        ([.[] | select(.run_name == "a" and .run_type == "iteration") | .repetition_index] == [0, 1, 2, 3])
+        and all(.[] | select(.run_name == "a"); .repetitions == 4)
+        and ([.[] | select(.name == "a_median")][0] | .round_trips_per_s == 400
+             and .server_cpu_us_per_rt == 40 and .real_time == 2500000 and .cpu_time == 40000)
+        and ([.[] | select(.name == "a_mean")][0].round_trips_per_s == 500)
+        and ([.[] | select(.run_name == "b")] | length == 1 and .[0].error_message == "refused")
+        and ([.[] | select(.run_name == "c")] | length == 5 and all(.error_occurred | not))' \
+        "$tmp/merged.json" >/dev/null; then
+    ok "rounds: one point's slices from two rounds are its four repetitions, its median over all"
+else
+    bad "rounds: one point's slices from two rounds are its four repetitions, its median over all" "$(cat "$tmp/merged.json")"
+fi
+
 echo "io-check: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
