@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -963,6 +962,10 @@ CASE(hub, timeout_whose_switch_is_refused_is_tried_again_not_lost)
  * into it too, and is not one. */
 CASE(hub, destroying_the_hub_reports_no_refused_switch)
 {
+    /* A first switch before stderr is captured: ASan prints a notice of its own at a
+     * process's first swapcontext (the ucontext port), which is not the hub's. */
+    CHECK_OK(hub_sleep(0));
+    CHECK_OK(hub_destroy());
     FILE *err = tmpfile();
     CHECK(err != NULL);
     int saved_stderr = dup(2);
@@ -975,18 +978,9 @@ CASE(hub, destroying_the_hub_reports_no_refused_switch)
     dup2(saved_stderr, 2);
     for (int i = 0; i < 4; i++)
         CHECK_OK(rc[i]);
-    char said[512];
+    char said[256];
     ssize_t n = pread(fileno(err), said, sizeof said - 1, 0);
     said[n > 0 ? n : 0] = 0;
-    /* ASan's own notice at a process's first swapcontext (the ucontext port) is not
-     * the hub's: a line "==<pid>==WARNING: ASan doesn't fully support ..." */
-    char *asan = strstr(said, "==WARNING: ASan doesn't fully support");
-    char *end = asan ? strchr(asan, '\n') : NULL;
-    if (end) {
-        while (asan > said && asan[-1] != '\n')
-            asan--;
-        memmove(asan, end + 1, strlen(end + 1) + 1);
-    }
     CHECK_STR(said, "");
 }
 
